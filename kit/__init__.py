@@ -1,0 +1,13 @@
+"""kit: one preprocessing path for BirdCLEF-style audio competitions, from training to submission.csv."""
+
+__version__ = "0.1.0"
+
+from kit.config import (  # noqa: E402,F401
+    AudioConfig,
+    Config,
+    DataConfig,
+    FeatureConfig,
+    InferConfig,
+    ModelConfig,
+    TrainConfig,
+)

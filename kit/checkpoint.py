@@ -1,0 +1,81 @@
+"""Checkpoints: weights + every config + label list + kit version + metrics, written atomically.
+
+Loaded with torch.load(weights_only=True): a checkpoint holding pickled Python objects is refused.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import kit
+from kit.config import Config
+from kit.utils import atomic_torch_save
+
+FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, unsafe or incompatible; the message names the file."""
+
+
+@dataclass
+class Checkpoint:
+    config: Config
+    labels: list
+    state_dict: dict
+    metrics: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)   # epoch, optimizer, scheduler, rng, history ... (resume)
+    kit_version: str = kit.__version__
+    path: str = ""
+
+
+def save_checkpoint(path, ckpt: Checkpoint) -> Path:
+    payload = {"format": FORMAT, "kit_version": kit.__version__, "config": ckpt.config.to_dict(),
+               "labels": list(ckpt.labels), "state_dict": ckpt.state_dict, "metrics": dict(ckpt.metrics),
+               "extra": dict(ckpt.extra)}
+    return atomic_torch_save(payload, path)
+
+
+def load_checkpoint(path, map_location="cpu", check_version: bool = True) -> Checkpoint:
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        raw = torch.load(str(path), map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(f"{path}: holds pickled Python objects, refused (weights_only=True): {exc}") from exc
+    except Exception as exc:
+        raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(raw, dict) or "kit_version" not in raw or "state_dict" not in raw:
+        raise CheckpointError(f"{path}: not a kit checkpoint (no kit_version / state_dict)")
+    version = raw["kit_version"]
+    if check_version and version != kit.__version__ and os.environ.get("KIT_ALLOW_VERSION_MISMATCH") != "1":
+        raise CheckpointError(
+            f"{path}: written by kit {version}, this is kit {kit.__version__}. Preprocessing may differ: use "
+            f"kit {version} (bundle it with the checkpoint) or retrain; KIT_ALLOW_VERSION_MISMATCH=1 overrides.")
+    try:
+        config = Config.from_dict(raw["config"])
+    except Exception as exc:
+        raise CheckpointError(f"{path}: config inside the checkpoint is invalid: {exc}") from exc
+    labels = raw.get("labels")
+    if not isinstance(labels, list) or not labels or len(set(labels)) != len(labels):
+        raise CheckpointError(f"{path}: label list is missing, empty or has duplicates")
+    return Checkpoint(config=config, labels=labels, state_dict=raw["state_dict"], metrics=raw.get("metrics", {}),
+                      extra=raw.get("extra", {}), kit_version=version, path=str(path))
+
+
+def load_model(path, device="cpu"):
+    """(model in eval mode on `device`, Checkpoint). The model's preprocessing comes from the checkpoint."""
+    from kit.models import create_model
+
+    ckpt = load_checkpoint(path, map_location="cpu")
+    model = create_model(ckpt.config, num_classes=len(ckpt.labels))
+    try:
+        model.load_state_dict(ckpt.state_dict)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit the model its config builds: {exc}") from exc
+    return model.to(device).eval(), ckpt

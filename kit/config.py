@@ -1,0 +1,356 @@
+"""Frozen configuration dataclasses, saved inside every checkpoint.
+
+The submission path reads `audio` and `features` from the checkpoint and never declares them again.
+Every field name is unique across sections, so `--set crop_s=10` and `--set audio.crop_s=10` both work.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PAD_MODES = ("wrap", "constant", "reflect", "mirror")
+MIRROR_PLACEMENTS = ("waveform", "spectrogram")
+FEATURE_KINDS = ("mel", "mfcc", "mel+mfcc")
+NORMALIZATIONS = ("standard", "minmax", "none")
+FLAVOURS = ("librosa", "torchaudio")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message says what to change."""
+
+
+def _choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
+
+
+def _positive(name: str, value) -> None:
+    if not value > 0:
+        raise ConfigError(f"{name}={value!r} must be > 0")
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """How a recording becomes fixed-length waveform crops (training) or windows (inference)."""
+
+    sample_rate_hz: int = 32000
+    crop_s: float = 5.0               # model input length per crop
+    melspecs_per_audio: int = 1       # crops per training recording (pooled against its label)
+    window_s: float = 5.0             # scoring window of the soundscapes (BirdCLEF: 5 s)
+    pad_mode: str = "wrap"            # wrap | constant | reflect | mirror
+    mirror_placement: str = "waveform"  # only for pad_mode="mirror": mirror samples or spectrogram frames
+
+    def __post_init__(self):
+        _positive("sample_rate_hz", self.sample_rate_hz)
+        _positive("crop_s", self.crop_s)
+        _positive("window_s", self.window_s)
+        if int(self.melspecs_per_audio) != self.melspecs_per_audio or self.melspecs_per_audio < 1:
+            raise ConfigError(f"melspecs_per_audio={self.melspecs_per_audio!r} must be an integer >= 1")
+        _choice("pad_mode", self.pad_mode, PAD_MODES)
+        _choice("mirror_placement", self.mirror_placement, MIRROR_PLACEMENTS)
+        if self.mirror_placement == "spectrogram" and self.pad_mode != "mirror":
+            raise ConfigError("mirror_placement='spectrogram' needs pad_mode='mirror'; "
+                              "set pad_mode=mirror or mirror_placement=waveform")
+        for name in ("crop_s", "window_s"):
+            samples = getattr(self, name) * self.sample_rate_hz
+            if abs(samples - round(samples)) > 1e-6:
+                raise ConfigError(f"{name}={getattr(self, name)} s is {samples} samples at "
+                                  f"{self.sample_rate_hz} Hz: choose a length that is a whole number of samples")
+
+    @property
+    def crop_samples(self) -> int:
+        return int(round(self.crop_s * self.sample_rate_hz))
+
+    @property
+    def window_samples(self) -> int:
+        return int(round(self.window_s * self.sample_rate_hz))
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Spectrogram features; `flavour='librosa'` matches librosa.feature.melspectrogram + power_to_db."""
+
+    kind: str = "mel"                 # mel | mfcc | mel+mfcc (stacked as channels)
+    n_fft: int = 2048
+    hop_length: int = 500             # 5 s at 32 kHz = 320 hops (512 would give 312.5)
+    n_mels: int = 128
+    n_mfcc: int = 128                 # must equal n_mels for mel+mfcc (channels share one height)
+    f_min_hz: float = 20.0
+    f_max_hz: typing.Optional[float] = None  # None = Nyquist
+    top_db: typing.Optional[float] = 80.0    # per-item clamp below the item's maximum; None = off
+    norm_mel: str = "standard"        # standard | minmax | none, per item
+    norm_mfcc: str = "standard"       # separate from the mel's: the origin log measured this
+    flavour: str = "librosa"          # librosa (slaney mel, slaney norm, constant pad) | torchaudio defaults
+
+    def __post_init__(self):
+        _choice("kind", self.kind, FEATURE_KINDS)
+        _choice("norm_mel", self.norm_mel, NORMALIZATIONS)
+        _choice("norm_mfcc", self.norm_mfcc, NORMALIZATIONS)
+        _choice("flavour", self.flavour, FLAVOURS)
+        for name in ("n_fft", "hop_length", "n_mels", "n_mfcc"):
+            _positive(name, getattr(self, name))
+        if self.hop_length > self.n_fft:
+            raise ConfigError(f"hop_length={self.hop_length} > n_fft={self.n_fft}: frames would skip samples")
+        if self.n_mfcc > self.n_mels:
+            raise ConfigError(f"n_mfcc={self.n_mfcc} > n_mels={self.n_mels}: lower n_mfcc or raise n_mels")
+        if self.kind == "mel+mfcc" and self.n_mfcc != self.n_mels:
+            raise ConfigError(f"kind='mel+mfcc' stacks channels of one height: set n_mfcc={self.n_mels} "
+                              f"(= n_mels), not {self.n_mfcc}")
+        if self.f_min_hz < 0 or (self.f_max_hz is not None and self.f_max_hz <= self.f_min_hz):
+            raise ConfigError(f"need 0 <= f_min_hz < f_max_hz, got {self.f_min_hz}, {self.f_max_hz}")
+        if self.top_db is not None and self.top_db <= 0:
+            raise ConfigError(f"top_db={self.top_db} must be > 0 or null")
+
+    @property
+    def channels(self) -> int:
+        return 2 if self.kind == "mel+mfcc" else 1
+
+    @property
+    def height(self) -> int:
+        return self.n_mfcc if self.kind == "mfcc" else self.n_mels
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    backbone: str = "cnn"             # cnn | rnn | any timm name | tv:<torchvision name>
+    pretrained_path: typing.Optional[str] = None  # local weights file only; never a hub download
+    head_hidden: typing.Tuple[int, ...] = (256,)  # Linear->BatchNorm1d->PReLU blocks before the classifier
+    head_dropout: float = 0.0
+    crop_pool: str = "mean"           # mean | max over the crops of one recording
+    pool_over: str = "logits"         # logits | probs
+    max_params_m: float = 50.0
+    over_budget: str = "error"        # error | warn
+    cnn_channels: typing.Tuple[int, ...] = (16, 32, 64, 128)
+    rnn_hidden: int = 128
+    rnn_type: str = "gru"             # gru | lstm
+    features_in_model: bool = True    # True: the model takes waveforms; False: the dataset makes features
+
+    def __post_init__(self):
+        _choice("crop_pool", self.crop_pool, ("mean", "max"))
+        _choice("pool_over", self.pool_over, ("logits", "probs"))
+        _choice("over_budget", self.over_budget, ("error", "warn"))
+        _choice("rnn_type", self.rnn_type, ("gru", "lstm"))
+        if not 0 <= self.head_dropout < 1:
+            raise ConfigError(f"head_dropout={self.head_dropout} must be in [0, 1)")
+        _positive("max_params_m", self.max_params_m)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "adamw"          # adam | adamw
+    lr: float = 1e-3
+    weight_decay: float = 0.0         # the origin log found none better
+    schedule: str = "cosine"          # constant | cosine (both with linear warm-up)
+    warmup_frac: float = 0.05
+    batch_size: int = 16
+    epochs: int = 8
+    amp: bool = True                  # used on CUDA only
+    grad_clip_norm: typing.Optional[float] = 5.0
+    device: str = "auto"              # auto (cuda -> mps -> cpu) | cpu | cuda | cuda:N | mps
+    pin_memory: bool = True           # used on CUDA only
+    num_workers: int = 0
+    seed: int = 0
+
+    def __post_init__(self):
+        _choice("optimizer", self.optimizer, ("adam", "adamw"))
+        _choice("schedule", self.schedule, ("constant", "cosine"))
+        _positive("lr", self.lr)
+        _positive("batch_size", self.batch_size)
+        _positive("epochs", self.epochs)
+        if not 0 <= self.warmup_frac < 1:
+            raise ConfigError(f"warmup_frac={self.warmup_frac} must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    secondary_label_weight: float = 0.5
+    data_percentage: float = 1.0      # fraction of recordings used (stratified), for quick runs
+    valid_frac: float = 0.2
+    validate_on_train: bool = False   # validate on a slice of the training set instead of a held-out split
+    validate_train_pct: float = 0.33
+    bad_files: str = "skip"           # skip (with a warning and a summary) | stop
+    split_seed: int = 0
+
+    def __post_init__(self):
+        _choice("bad_files", self.bad_files, ("skip", "stop"))
+        for name in ("data_percentage", "validate_train_pct"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"{name}={getattr(self, name)} must be in (0, 1]")
+        if not 0 <= self.valid_frac < 1:
+            raise ConfigError(f"valid_frac={self.valid_frac} must be in [0, 1)")
+        if not 0 <= self.secondary_label_weight <= 1:
+            raise ConfigError(f"secondary_label_weight={self.secondary_label_weight} must be in [0, 1]")
+
+
+@dataclass(frozen=True)
+class InferConfig:
+    infer_batch_size: int = 32
+    tta: str = "none"                 # none | shift (average with a half-window-shifted view)
+    smooth_weights: typing.Tuple[float, ...] = ()  # e.g. (0.25, 0.5, 0.25) across neighbouring windows
+    fallback_prob: float = 0.0        # for labels the model lacks and rows that could not be computed
+
+    def __post_init__(self):
+        _choice("tta", self.tta, ("none", "shift"))
+        _positive("infer_batch_size", self.infer_batch_size)
+        if self.smooth_weights and len(self.smooth_weights) % 2 == 0:
+            raise ConfigError(f"smooth_weights={self.smooth_weights} needs an odd length (centred kernel)")
+        if not 0 <= self.fallback_prob <= 1:
+            raise ConfigError(f"fallback_prob={self.fallback_prob} must be in [0, 1]")
+
+
+SECTIONS = {"audio": AudioConfig, "features": FeatureConfig, "model": ModelConfig,
+            "train": TrainConfig, "data": DataConfig, "infer": InferConfig}
+
+
+@dataclass(frozen=True)
+class Config:
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    infer: InferConfig = field(default_factory=InferConfig)
+
+    def __post_init__(self):
+        crop, window = self.audio.crop_samples, self.audio.window_samples
+        for name, n in (("crop_s", crop), ("window_s", window)):
+            if n % self.features.hop_length:
+                frames = n / self.features.hop_length
+                raise ConfigError(
+                    f"{name}={n / self.audio.sample_rate_hz} s is {frames:g} hops of {self.features.hop_length} "
+                    f"samples: choose hop_length dividing {n} (e.g. 500 or 640 at 32 kHz for 5 s) "
+                    f"or a length that is a whole number of hops")
+
+    # ---- dict / JSON -------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Config":
+        unknown = set(data) - set(SECTIONS)
+        if unknown:
+            raise ConfigError(f"unknown config section(s) {sorted(unknown)}; known: {sorted(SECTIONS)}")
+        return cls(**{name: _section_from_dict(SECTIONS[name], data.get(name, {})) for name in SECTIONS})
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def load(cls, path) -> "Config":
+        try:
+            return cls.from_json(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+
+    # ---- overrides ---------------------------------------------------------------------------
+    def override(self, assignments: typing.Iterable[str]) -> "Config":
+        """Apply `key=value` strings (`crop_s=10`, `audio.crop_s=10`, `head_hidden=1024,512`)."""
+        data = self.to_dict()
+        for item in assignments:
+            key, sep, text = item.partition("=")
+            if not sep:
+                raise ConfigError(f"override {item!r} must look like key=value")
+            section, name = resolve_key(key.strip())
+            ftype = _field_types(SECTIONS[section])[name]
+            data[section][name] = parse_value(text.strip(), ftype, key)
+        return Config.from_dict(data)
+
+    def differences(self, base: "Config | None" = None) -> dict:
+        """Flat {section.key: value} of values that differ from `base` (default: the defaults)."""
+        ours, theirs = self.to_dict(), (base or Config()).to_dict()
+        return {f"{s}.{k}": v for s in ours for k, v in ours[s].items() if theirs[s][k] != v}
+
+
+def _field_types(cls) -> dict:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
+
+
+def _section_from_dict(cls, values: dict):
+    types = _field_types(cls)
+    unknown = set(values) - set(types)
+    if unknown:
+        raise ConfigError(f"unknown key(s) {sorted(unknown)} in {cls.__name__}; known: {sorted(types)}")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**kwargs)
+
+
+def all_keys() -> dict:
+    """{name: (section, type, default)} for every config key (used by --help)."""
+    out = {}
+    for section, cls in SECTIONS.items():
+        types = _field_types(cls)
+        defaults = cls()
+        for f in fields(cls):
+            out[f.name] = (section, types[f.name], getattr(defaults, f.name))
+    return out
+
+
+def resolve_key(key: str) -> tuple:
+    if "." in key:
+        section, _, name = key.partition(".")
+        if section not in SECTIONS or name not in _field_types(SECTIONS[section]):
+            raise ConfigError(f"unknown config key {key!r}; see --help for the list")
+        return section, name
+    keys = all_keys()
+    if key not in keys:
+        close = [k for k in keys if key.lower() in k.lower() or k.lower() in key.lower()]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"unknown config key {key!r}{hint}; see --help for the list")
+    return keys[key][0], key
+
+
+def parse_value(text: str, ftype, key: str = "value"):
+    """Parse a command-line string into the field's type."""
+    origin = typing.get_origin(ftype)
+    args = typing.get_args(ftype)
+    if origin is typing.Union:  # Optional[X]
+        if text.lower() in ("none", "null", ""):
+            return None
+        ftype = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(ftype), typing.get_args(ftype)
+    try:
+        if origin is tuple:
+            inner = args[0]
+            return tuple(inner(p) for p in text.replace("(", "").replace(")", "").split(",") if p.strip())
+        if ftype is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if ftype is int:
+            return int(text)
+        if ftype is float:
+            return float(text)
+        return text
+    except ValueError as exc:
+        raise ConfigError(f"{key}={text!r} is not a valid {getattr(ftype, '__name__', ftype)}") from exc
+
+
+def add_config_arguments(parser) -> None:
+    """Add --config FILE and --set KEY=VALUE; the epilog lists every key with its default."""
+    parser.add_argument("--config", help="JSON config file (a checkpoint's config.json works too)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one config key (repeatable), e.g. --set crop_s=10 --set lr=3e-4")
+    lines = ["config keys (section.key = default):"]
+    for name, (section, _, default) in all_keys().items():
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        lines.append(f"  {section}.{name} = {shown}")
+    parser.epilog = "\n".join(lines)
+
+
+def config_from_args(args) -> Config:
+    base = Config.load(args.config) if getattr(args, "config", None) else Config()
+    return base.override(getattr(args, "set", []) or [])
+
+
+__all__ = ["AudioConfig", "FeatureConfig", "ModelConfig", "TrainConfig", "DataConfig", "InferConfig", "Config",
+           "ConfigError", "replace", "add_config_arguments", "config_from_args", "all_keys"]

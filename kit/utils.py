@@ -1,0 +1,83 @@
+"""Small shared helpers: atomic writes, device choice, seeding, progress bars."""
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write to a temp file in the same folder, fsync, then rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_torch_save(obj, path) -> Path:
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def atomic_write_csv(frame, path, **kwargs) -> Path:
+    return atomic_write_text(path, frame.to_csv(index=False, **kwargs))
+
+
+def pick_device(name: str = "auto"):
+    """'auto' picks cuda, then mps, then cpu; anything else is passed to torch.device."""
+    import torch
+
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def progress(iterable, desc: str = "", total=None, leave: bool = False, **kwargs):
+    """tqdm progress bar on stderr; silent when KIT_QUIET=1."""
+    from tqdm.auto import tqdm
+
+    disable = os.environ.get("KIT_QUIET") == "1"
+    return tqdm(iterable, desc=desc, total=total, leave=leave, disable=disable, file=sys.stderr, **kwargs)
+
+
+def resolve_inside(root, relative) -> Path:
+    """Resolve `relative` under `root`, refusing paths that escape it (`../..`, absolute paths)."""
+    root = Path(root).resolve()
+    target = (root / str(relative)).resolve()
+    if target != root and root not in target.parents:
+        raise ValueError(f"path {relative!r} escapes its data folder {root}; refusing it")
+    return target
