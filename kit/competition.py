@@ -242,12 +242,13 @@ def _clip_feeder(holdout: pd.DataFrame, sample_rate_hz: int, rng: np.random.Gene
     return next_clip
 
 
-def _write_ogg(path: Path, x: np.ndarray, sample_rate_hz: int) -> None:
+def write_ogg(path, x: np.ndarray, sample_rate_hz: int) -> Path:
+    """Mono float32 samples -> OGG Vorbis file, written atomically."""
     import soundfile as sf
 
     buffer = io.BytesIO()
     sf.write(buffer, x, sample_rate_hz, format="OGG", subtype="VORBIS")
-    atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def make_competition(clips_csv, out_dir, n_soundscapes: int = 4, soundscape_s: float = 60.0, seed: int = 0,
@@ -277,7 +278,7 @@ def make_competition(clips_csv, out_dir, n_soundscapes: int = 4, soundscape_s: f
             x, events = mix_soundscape(holdout, soundscape_s, sample_rate_hz, settings, rng, next_clip)
         except AudioError as exc:
             raise CompetitionError(f"{clips_csv}: cannot mix clip {exc.path}: {exc.problem}") from exc
-        _write_ogg(out_dir / "test_soundscapes" / f"{stem}.ogg", x, sample_rate_hz)
+        write_ogg(out_dir / "test_soundscapes" / f"{stem}.ogg", x, sample_rate_hz)
         frame = pd.DataFrame(events, columns=["label", "source", "start_s", "end_s", "level_dbfs",
                                               "active_total_s", "active_s_per_window"])
         positives = window_labels(frame, int(round(windows)), settings.window_s, settings.min_active_s)
