@@ -38,12 +38,28 @@ def save_checkpoint(path, ckpt: Checkpoint) -> Path:
     return atomic_torch_save(payload, path)
 
 
+def _check_zip_crc(path: Path) -> None:
+    """torch.load does not verify the zip CRCs: an edited weight byte would load silently. Check them here."""
+    import zipfile
+
+    if not zipfile.is_zipfile(str(path)):
+        return  # legacy / garbage: torch.load gives the error below
+    try:
+        with zipfile.ZipFile(str(path)) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({type(exc).__name__}: {exc})") from exc
+    if bad is not None:
+        raise CheckpointError(f"{path}: entry {bad} fails its CRC check: the checkpoint was edited or damaged")
+
+
 def load_checkpoint(path, map_location="cpu", check_version: bool = True) -> Checkpoint:
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
+    _check_zip_crc(path)
     try:
         raw = torch.load(str(path), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
