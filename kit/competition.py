@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from kit.audio import AudioError, load_audio
+from kit.submission import row_ids
 from kit.utils import atomic_write_bytes, atomic_write_csv, atomic_write_text, progress, resolve_inside
 
 FRAME_S = 0.02
@@ -195,11 +196,6 @@ def mix_soundscape(pool: list, seconds: float, sample_rate_hz: int, settings: Mi
 # ---------------------------------------------------------------------------------------------------
 # the competition folder
 # ---------------------------------------------------------------------------------------------------
-def row_id(stem: str, end_s: float) -> str:
-    """`<soundscape stem>_<window end seconds>`: 5, 10, ... (a decimal only for fractional ends)."""
-    return f"{stem}_{int(round(end_s))}" if abs(end_s - round(end_s)) < 1e-9 else f"{stem}_{end_s:g}"
-
-
 def _prepare_out(out_dir: Path) -> None:
     if out_dir.exists() and any(out_dir.iterdir()):
         if not (out_dir / "competition.json").is_file():
@@ -282,9 +278,9 @@ def make_competition(clips_csv, out_dir, n_soundscapes: int = 4, soundscape_s: f
         frame = pd.DataFrame(events, columns=["label", "source", "start_s", "end_s", "level_dbfs",
                                               "active_total_s", "active_s_per_window"])
         positives = window_labels(frame, int(round(windows)), settings.window_s, settings.min_active_s)
-        for w, present in enumerate(positives):
-            truth_rows.append({"row_id": row_id(stem, (w + 1) * settings.window_s),
-                               **{lab: int(lab in present) for lab in labels}})
+        ends = (np.arange(len(positives)) + 1) * settings.window_s
+        for rid, present in zip(row_ids(stem, ends), positives):
+            truth_rows.append({"row_id": rid, **{lab: int(lab in present) for lab in labels}})
         frame.insert(0, "soundscape", stem)
         frame["active_s_per_window"] = frame["active_s_per_window"].map(json.dumps)
         event_rows.append(frame)

@@ -14,10 +14,7 @@ import numpy as np
 import pandas as pd
 
 from kit.metrics import summarize
-
-
-class SubmissionError(ValueError):
-    """The submission or solution does not have the expected ids, columns or values."""
+from kit.submission import SubmissionError
 
 
 def _read(path, what: str) -> pd.DataFrame:
