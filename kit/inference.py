@@ -1,0 +1,412 @@
+"""Soundscape inference: checkpoints -> per-window probabilities -> submission.csv.
+
+Each soundscape is cut into windows by kit.audio.iter_windows with the audio config *stored in the
+checkpoint* (the submission path declares no preprocessing). A background thread decodes files while the
+model runs; windows are batched across files; memory holds a few batches, never a whole soundscape's
+spectrograms. Several checkpoints form an ensemble (same labels; probabilities averaged); members whose audio
+configs differ each get their own window stream. Optional test-time augmentation (`tta=shift`: average
+with the window circularly shifted by half its length) and smoothing across neighbouring windows
+(`smooth_weights`) are InferConfig flags. A time-budget guard drops TTA, then ensemble members, when the
+measured rate says they will not fit; rows it cannot compute get `fallback_prob` and a warning.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from kit.audio import audio_info, iter_audio_files, window_count
+from kit.config import Config, ConfigError, InferConfig, resolve_key
+from kit.streaming import Prefetch, produce_windows, take_rows
+from kit.submission import BudgetGuard, row_ids
+
+
+@dataclass
+class Member:
+    """One ensemble member: an eval-mode model, its config and labels."""
+
+    path: str
+    model: object
+    config: Config
+    labels: list
+    frontend: Optional[object] = None   # FeatureExtractor when the model takes precomputed features
+    active: bool = True
+
+    @classmethod
+    def from_model(cls, model, config: Config, labels, device="cpu", path: str = "<memory>") -> "Member":
+        frontend = None
+        if not config.model.features_in_model:
+            from kit.features import FeatureExtractor
+
+            frontend = FeatureExtractor(config.audio, config.features).to(device).eval()
+        return cls(path, model.to(device).eval(), config, list(labels), frontend)
+
+
+def load_members(checkpoints, device) -> list:
+    """Members from checkpoint paths (or ready Members); they must share labels and the scoring window."""
+    from kit.checkpoint import CheckpointError, load_model
+
+    if isinstance(checkpoints, (str, Path, Member)):
+        checkpoints = [checkpoints]
+    if not checkpoints:
+        raise ValueError("no checkpoint given: pass at least one --checkpoint")
+    members = []
+    for item in checkpoints:
+        if isinstance(item, Member):
+            members.append(item)
+            continue
+        model, ckpt = load_model(item, device)
+        members.append(Member.from_model(model, ckpt.config, ckpt.labels, device, str(item)))
+    first = members[0]
+    for m in members[1:]:
+        if m.labels != first.labels:
+            raise CheckpointError(f"{m.path}: its labels differ from {first.path}'s; ensemble members must share "
+                                  f"one label list (same training labels, same order)")
+        if m.config.audio.window_s != first.config.audio.window_s:
+            raise CheckpointError(f"{m.path}: window_s={m.config.audio.window_s} differs from {first.path}'s "
+                                  f"{first.config.audio.window_s}; the scoring window must be the same")
+    return members
+
+
+# ---------------------------------------------------------------------------------------------------
+# model calls
+# ---------------------------------------------------------------------------------------------------
+def _forward(member: Member, x, valid):
+    """Probabilities (B, classes) for x (B, 1, samples): sigmoid of the model's logits."""
+    import torch
+
+    if member.frontend is not None:
+        x = member.frontend(x, valid)
+    return torch.sigmoid(member.model(x, valid_samples=valid).float())
+
+
+def member_probs(member: Member, crops, valid, tta: str):
+    """(B, samples) windows -> (B, classes) probabilities, optionally averaged with a half-shifted view."""
+    import torch
+
+    x, v = crops[:, None, :], valid[:, None]
+    probs = _forward(member, x, v)
+    if tta == "shift":
+        shift = member.config.audio.crop_samples // 2
+        probs = 0.5 * (probs + _forward(member, torch.roll(x, -shift, dims=-1), v))
+    return probs
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+class Runner:
+    """Runs the active members of one group on a batch; halves the batch size on out-of-memory errors."""
+
+    def __init__(self, members: list, batch_size: int, device):
+        self.members, self.batch_size, self.device = members, int(batch_size), device
+
+    def active(self) -> list:
+        return [m for m in self.members if m.active]
+
+    def __call__(self, crops: np.ndarray, valid: np.ndarray, tta: str) -> tuple:
+        """(sum of member probabilities (B, classes) float32, number of members that ran)."""
+        import torch
+
+        active = self.active()
+        out, start = [], 0
+        while start < len(crops):
+            stop = min(len(crops), start + self.batch_size)
+            try:
+                with torch.inference_mode():
+                    x = torch.from_numpy(crops[start:stop]).to(self.device)
+                    v = torch.from_numpy(valid[start:stop]).to(self.device)
+                    out.append(sum(member_probs(m, x, v, tta) for m in active).cpu().numpy())
+            except RuntimeError as exc:
+                if not _is_oom(exc) or self.batch_size == 1:
+                    raise
+                self.batch_size //= 2
+                warnings.warn(f"out of memory during inference: batch size halved to {self.batch_size}")
+                if getattr(torch, "cuda", None) is not None and torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                continue
+            start = stop
+        return np.concatenate(out).astype(np.float32), len(active)
+
+
+# ---------------------------------------------------------------------------------------------------
+# one pass of a group of members (same audio config) over all files, under the budget guard
+# ---------------------------------------------------------------------------------------------------
+@dataclass
+class _FileAcc:
+    """Per soundscape: summed member probabilities per window, how many members ran, what went wrong."""
+
+    path: Path
+    header_windows: Optional[int]
+    n_windows: Optional[int] = None     # true count, once one pass read the whole file
+    sums: Optional[np.ndarray] = None
+    counts: Optional[np.ndarray] = None
+    error: Optional[str] = None
+
+    def add(self, first_row: int, probs: np.ndarray, n_members: int) -> None:
+        end = first_row + len(probs)
+        if self.sums is None:
+            self.sums, self.counts = np.zeros((0, probs.shape[1]), np.float64), np.zeros(0, np.int64)
+        if end > len(self.sums):
+            grow = end - len(self.sums)
+            self.sums = np.concatenate([self.sums, np.zeros((grow, probs.shape[1]))])
+            self.counts = np.concatenate([self.counts, np.zeros(grow, np.int64)])
+        self.sums[first_row:end] += probs
+        self.counts[first_row:end] += n_members
+
+
+@dataclass
+class _Plan:
+    """What is still to run; the guard shrinks it (TTA first, then ensemble members, never the first)."""
+
+    groups: list                        # [(AudioConfig, Runner)]
+    totals: list                        # windows per group (from file headers)
+    tta: str
+    done_units: float = 0.0
+    done_windows: list = field(default_factory=list)
+
+    def views(self, runner: Runner) -> int:
+        return len(runner.active()) * (2 if self.tta == "shift" else 1)
+
+    def remaining_units(self) -> float:
+        return sum(max(0, total - done) * self.views(runner)
+                   for (_, runner), total, done in zip(self.groups, self.totals, self.done_windows))
+
+    def shrink(self, guard: BudgetGuard) -> None:
+        while not guard.fits(self.done_units, self.remaining_units()):
+            if self.tta != "none":
+                self.tta = "none"
+                guard.note("time budget: the measured rate does not fit; test-time augmentation dropped")
+                continue
+            members = [m for _, runner in self.groups for m in runner.members if m.active]
+            if len(members) <= 1:
+                return
+            members[-1].active = False
+            guard.note(f"time budget: the measured rate does not fit; ensemble member {members[-1].path} dropped")
+
+
+def _run_group(index: int, plan: _Plan, files: list, accs: list, guard: Optional[BudgetGuard]) -> None:
+    """Stream every file through the group's members until done, or until the budget runs out."""
+    audio_cfg, runner = plan.groups[index]
+    rows: dict = {fi: [] for fi in range(len(files))}
+    buffer: list = []
+
+    def run(n_rows: int) -> None:
+        pieces = take_rows(buffer, n_rows)
+        crops = np.concatenate([p[2] for p in pieces])
+        valid = np.concatenate([p[3] for p in pieces])
+        views = 2 if plan.tta == "shift" else 1
+        probs, n_members = runner(crops, valid, plan.tta)
+        offset = 0
+        for fi, row, piece, _ in pieces:
+            rows[fi].append((row, probs[offset:offset + len(piece)], n_members))
+            offset += len(piece)
+        plan.done_windows[index] += len(crops)
+        plan.done_units += len(crops) * n_members * views
+        if guard is not None:
+            plan.shrink(guard)
+
+    def go_on() -> bool:
+        return bool(runner.active()) and (guard is None or not guard.expired())
+
+    stream = Prefetch(produce_windows(files, audio_cfg, runner.batch_size))
+    try:
+        for kind, fi, row, payload in stream:
+            if not go_on():
+                break
+            if kind == "chunk":
+                buffer.append((fi, row, payload[0], payload[1]))
+            elif kind == "done":
+                accs[fi].n_windows = row
+            else:
+                accs[fi].error = f"{type(payload).__name__}: {payload}"
+                buffer[:] = [b for b in buffer if b[0] != fi]
+            while sum(len(b[2]) for b in buffer) >= runner.batch_size and go_on():
+                run(runner.batch_size)
+        while buffer and go_on():
+            run(runner.batch_size)
+    finally:
+        stream.close()
+    for fi, pieces in rows.items():
+        if accs[fi].error is None:
+            for row, probs, n_members in pieces:
+                accs[fi].add(row, probs, n_members)
+
+
+# ---------------------------------------------------------------------------------------------------
+# assembling rows
+# ---------------------------------------------------------------------------------------------------
+def smooth(probs: np.ndarray, weights) -> np.ndarray:
+    """Weighted average over neighbouring windows (odd centred kernel, edges repeat the end window)."""
+    if not weights or len(probs) < 2:
+        return probs
+    w = np.asarray(weights, dtype=np.float64)
+    half = len(w) // 2
+    padded = np.concatenate([np.repeat(probs[:1], half, 0), probs, np.repeat(probs[-1:], half, 0)])
+    out = sum(w[j] * padded[j:j + len(probs)] for j in range(len(w)))
+    return (out / w.sum()).astype(np.float32)
+
+
+def _header_windows(path: Path, audio_cfg) -> Optional[int]:
+    try:
+        frames, file_hz, _ = audio_info(path)
+    except Exception:
+        return None
+    return window_count(int(round(frames * audio_cfg.sample_rate_hz / file_hz)), audio_cfg)
+
+
+def _file_rows(acc: _FileAcc, default_windows: int, infer: InferConfig, n_labels: int) -> tuple:
+    """(probabilities (n, labels), computed mask (n,)) for one file; fallback where nothing ran."""
+    n = acc.n_windows if acc.n_windows is not None and acc.error is None else acc.header_windows
+    n = default_windows if n is None else n
+    probs = np.full((n, n_labels), infer.fallback_prob, dtype=np.float32)
+    done = np.zeros(n, dtype=bool)
+    if acc.error is None and acc.sums is not None:
+        m = min(n, len(acc.sums))
+        done[:m] = acc.counts[:m] > 0
+        probs[:m][done[:m]] = (acc.sums[:m][done[:m]] / acc.counts[:m][done[:m], None]).astype(np.float32)
+        if done.all():
+            probs = smooth(probs, infer.smooth_weights)
+    return probs, done
+
+
+def _assemble(files: list, accs: list, labels: list, infer: InferConfig, window_s: float):
+    import pandas as pd
+
+    known = [a.n_windows or a.header_windows for a in accs if (a.n_windows or a.header_windows)]
+    default_windows = int(np.bincount(known).argmax()) if known else int(round(60 / window_s))
+    ids, blocks, failed, partial = [], [], [], []
+    for path, acc in zip(files, accs):
+        probs, done = _file_rows(acc, default_windows, infer, len(labels))
+        ids += row_ids(path.stem, (np.arange(len(probs)) + 1) * window_s)
+        blocks.append(probs)
+        if acc.error is not None:
+            failed.append(f"{path} ({acc.error})")
+        elif not done.all():
+            partial.append(f"{path.name} ({int((~done).sum())} of {len(done)} windows)")
+    if failed:
+        warnings.warn(f"{len(failed)} soundscape(s) could not be read; their rows get fallback_prob="
+                      f"{infer.fallback_prob}: " + "; ".join(failed))
+    if partial:
+        warnings.warn(f"time budget spent: rows not computed get fallback_prob={infer.fallback_prob}: "
+                      + ", ".join(partial))
+    values = np.concatenate(blocks) if blocks else np.zeros((0, len(labels)), np.float32)
+    frame = pd.DataFrame(values, columns=labels)
+    frame.insert(0, "row_id", ids)
+    return frame
+
+
+def _list_files(folder) -> list:
+    folder = Path(folder)
+    if folder.is_file():
+        return [folder]
+    return iter_audio_files(folder)
+
+
+def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None, device="auto",
+                        budget_s: Optional[float] = None, clock: Callable[[], float] = time.monotonic):
+    """DataFrame of row_id + one probability column per label of the first checkpoint.
+
+    `checkpoints`: paths (or Members). `infer`: None uses the first checkpoint's InferConfig. `budget_s`:
+    time budget for the whole call (None = unlimited); `clock` is injectable for tests.
+    """
+    from kit.utils import pick_device
+
+    guard = None if budget_s is None else BudgetGuard(budget_s, clock, reserve_s=min(30.0, 0.02 * budget_s))
+    device = pick_device(device) if isinstance(device, str) else device
+    members = load_members(checkpoints, device)
+    infer = infer or members[0].config.infer
+    files = _list_files(folder)
+    groups: dict = {}
+    for m in members:
+        groups.setdefault(m.config.audio, []).append(m)
+    runners = [(cfg, Runner(ms, infer.infer_batch_size, device)) for cfg, ms in groups.items()]
+    accs = [_FileAcc(p, _header_windows(p, members[0].config.audio)) for p in files]
+    plan = _Plan(runners, [sum(_header_windows(p, cfg) or 0 for p in files) for cfg, _ in runners], infer.tta,
+                 done_windows=[0] * len(runners))
+    _set_threads(device)
+    for index in range(len(runners)):
+        if files and runners[index][1].active() and (guard is None or not guard.expired()):
+            _run_group(index, plan, files, accs, guard)
+    frame = _assemble(files, accs, members[0].labels, infer, members[0].config.audio.window_s)
+    frame.attrs["notes"] = list(guard.notes) if guard else []
+    return frame
+
+
+def _set_threads(device) -> None:
+    """On CPU use every core for the model, but one for decoding when there are many."""
+    import torch
+
+    if getattr(device, "type", str(device)) == "cpu" and not os.environ.get("KIT_TORCH_THREADS"):
+        cores = os.cpu_count() or 1
+        torch.set_num_threads(max(1, cores - 1) if cores >= 4 else cores)
+    elif os.environ.get("KIT_TORCH_THREADS"):
+        torch.set_num_threads(int(os.environ["KIT_TORCH_THREADS"]))
+
+
+def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0,
+                        infer: Optional[InferConfig] = None, device="auto",
+                        clock: Callable[[], float] = time.monotonic):
+    """Read data_dir/test_soundscapes + sample_submission.csv, write a validated submission.csv atomically.
+
+    An empty or missing test_soundscapes folder (Kaggle's public run) writes sample_submission's rows with
+    the fallback probability. Rows the budget or a bad file prevented get the fallback, with a warning.
+    """
+    from kit.submission import align_labels, empty_submission, read_sample_labels, write_submission
+
+    from kit.utils import pick_device
+
+    start = clock()
+    data_dir = Path(data_dir)
+    labels, sample = read_sample_labels(data_dir / "sample_submission.csv")
+    device = pick_device(device) if isinstance(device, str) else device
+    members = load_members(checkpoints, device)
+    infer = infer or members[0].config.infer
+    files = _list_files(data_dir / "test_soundscapes")
+    if not files:
+        warnings.warn(f"{data_dir / 'test_soundscapes'} is empty or missing: writing sample_submission's "
+                      f"{len(sample)} row(s) with fallback_prob={infer.fallback_prob}")
+        frame = empty_submission(sample, labels, infer.fallback_prob)
+    else:
+        budget_s = budget_min * 60 - (clock() - start)
+        frame = predict_soundscapes(members, data_dir / "test_soundscapes", infer, device, budget_s, clock)
+        frame = align_labels(frame, labels, infer.fallback_prob)
+    write_submission(frame, out_csv, labels)
+    return frame
+
+
+def infer_config_from(base: InferConfig, assignments) -> InferConfig:
+    """Apply `--set key=value` to InferConfig only: preprocessing always comes from the checkpoint."""
+    for item in assignments or []:
+        section, _ = resolve_key(item.partition("=")[0].strip())
+        if section != "infer":
+            raise ConfigError(f"--set {item!r}: only inference keys can change at predict time "
+                              f"(audio and feature settings come from the checkpoint)")
+    return Config(infer=base).override(list(assignments or [])).infer
+
+
+def cli(argv) -> int:
+    from kit.checkpoint import load_checkpoint
+
+    parser = argparse.ArgumentParser(prog="python -m kit predict", description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint (repeat for an ensemble)")
+    parser.add_argument("--data", required=True, help="competition folder with test_soundscapes/ and "
+                                                      "sample_submission.csv")
+    parser.add_argument("--out", default="submission.csv", help="submission CSV to write (default: %(default)s)")
+    parser.add_argument("--budget-min", type=float, default=90.0, help="time budget in minutes (default 90)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override an InferConfig key: " + ", ".join(f.name for f in
+                                                                         fields(InferConfig)))
+    args = parser.parse_args(argv)
+    infer = infer_config_from(load_checkpoint(args.checkpoint[0]).config.infer, args.set)
+    frame = predict_competition(args.checkpoint, args.data, args.out, args.budget_min, infer, args.device)
+    print(f"wrote {args.out}: {len(frame)} rows x {len(frame.columns) - 1} labels")
+    return 0
