@@ -270,18 +270,29 @@ def _stream_windows(path, handle, frames: int, cfg: AudioConfig, batch_windows: 
             if n == 0:
                 raise AudioError(path, "has 0 samples")
             continue                  # recount windows with the true length
-        src = extension_index(starts[:, None] + np.arange(L)[None, :], n, mode)
-        local = src - buf_start
-        from_buf = (src >= buf_start) & (local < len(buf))
-        crops = np.where(from_buf, buf[np.clip(local, 0, len(buf) - 1)], head[np.clip(src, 0, len(head) - 1)])
-        crops[src < 0] = 0.0
-        if not (from_buf | (src < 0) | (src < len(head))).all():
-            raise AssertionError(f"{path}: window samples fell outside the streaming buffer")  # pragma: no cover
-        yield WindowBatch((idx + 1) * cfg.window_s, crops.astype(np.float32), valid_samples(starts, L, n))
+        crops = np.empty((len(starts), L), dtype=np.float32)  # row by row: index arrays of one window only
+        for row, start in enumerate(starts.tolist()):
+            crops[row] = _window_from_buffer(path, buf, buf_start, head, start, L, n, mode)
+        yield WindowBatch((idx + 1) * cfg.window_s, crops, valid_samples(starts, L, n))
         i = int(idx[-1]) + 1
         if i < window_count(n, cfg):  # drop samples no later window needs
             drop = max(0, min(window_input_start(i, cfg), n) - keep - buf_start)
             buf, buf_start = buf[drop:], buf_start + drop
+
+
+def _window_from_buffer(path, buf, buf_start: int, head, start: int, length: int, n: int, mode: str) -> np.ndarray:
+    """Samples [start, start + length) of the extension, from the streaming buffer or the kept head."""
+    local = start - buf_start
+    if start + length <= n and local >= 0 and local + length <= len(buf):
+        return buf[local: local + length]  # the common case: real samples already in the buffer
+    src = extension_index(start + np.arange(length), n, mode)
+    local = src - buf_start
+    from_buf = (src >= buf_start) & (local < len(buf))
+    out = np.where(from_buf, buf[np.clip(local, 0, len(buf) - 1)], head[np.clip(src, 0, len(head) - 1)])
+    out[src < 0] = 0.0
+    if not (from_buf | (src < 0) | (src < len(head))).all():
+        raise AssertionError(f"{path}: window samples fell outside the streaming buffer")  # pragma: no cover
+    return out
 
 
 def soundscape_duration_s(path, sample_rate_hz: int) -> float:
