@@ -238,3 +238,32 @@ def sample_submission(path, labels, row_ids) -> Path:
         frame[label] = 0.5
     frame.to_csv(path, index=False)
     return Path(path)
+
+
+# ---- a tiny waveform model for inference tests (independent of kit.models) --------------------------
+def tiny_member(labels=("a", "b", "c"), config=None, oom_above: int = 0, seed: int = 0):
+    """A kit.inference.Member around a 1-layer model on band energies of the raw waveform.
+
+    `oom_above` > 0: the forward raises a CUDA-style out-of-memory RuntimeError for batches larger than it.
+    """
+    import torch
+    from torch import nn
+
+    from kit.config import Config
+    from kit.inference import Member
+
+    class TinyWave(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(seed)
+            self.head = nn.Linear(8, len(labels))
+
+        def forward(self, x, valid_samples=None):  # x (B, K, samples) -> (B, classes)
+            if oom_above and x.shape[0] > oom_above:
+                raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (simulated)")
+            chunks = x.reshape(x.shape[0], x.shape[1], 8, -1)
+            energy = torch.log(chunks.square().mean(-1) + 1e-6)  # (B, K, 8)
+            return self.head(energy).mean(dim=1)
+
+    config = config or Config()
+    return Member.from_model(TinyWave(), config, list(labels), device="cpu", path=f"tiny-{seed}")

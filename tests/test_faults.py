@@ -133,3 +133,69 @@ def test_weights_of_another_architecture_refused(tmp_path):
     path = _save_tiny(tmp_path / "arch.ckpt")  # state dict {"w": ...} fits no model
     with pytest.raises(CheckpointError, match="do not fit"):
         load_model(path)
+
+
+# ---- inference --------------------------------------------------------------------------------------
+def _soundscapes(folder, names=("s1.ogg", "s2.ogg"), seconds=12.0) -> Path:
+    for k, name in enumerate(names):
+        B.make_ogg(folder, name, seconds, seed=k)
+    return Path(folder)
+
+
+@pytest.mark.parametrize("maker", [B.make_text_as_ogg, B.make_truncated_ogg, B.make_nonfinite_wav, B.make_zero_byte],
+                         ids=["text", "truncated", "nan", "zero_byte"])
+def test_one_corrupt_soundscape_gets_fallback_rows(tmp_path, maker):
+    inference = pytest.importorskip("kit.inference")
+    from kit.config import InferConfig
+    from kit.submission import validate_submission
+
+    folder = _soundscapes(tmp_path / "test")
+    member = B.tiny_member()
+    clean = inference.predict_soundscapes([member], folder, InferConfig(infer_batch_size=4), device="cpu")
+    bad = maker(folder)
+    infer = InferConfig(infer_batch_size=4, fallback_prob=0.25)
+    if maker is B.make_truncated_ogg:  # decodes what is there: rows computed, no fallback needed
+        frame = inference.predict_soundscapes([member], folder, infer, device="cpu")
+        rows = frame[frame.row_id.str.startswith(bad.stem + "_")]
+        assert len(rows) >= 1 and (rows[["a", "b", "c"]].to_numpy() != 0.25).all()
+    else:
+        with pytest.warns(UserWarning, match=bad.name):
+            frame = inference.predict_soundscapes([member], folder, infer, device="cpu")
+        rows = frame[frame.row_id.str.startswith(bad.stem + "_")]
+        assert len(rows) >= 1 and (rows[["a", "b", "c"]].to_numpy() == 0.25).all()
+    validate_submission(frame)
+    good = frame[~frame.row_id.str.startswith(bad.stem + "_")].reset_index(drop=True)
+    assert good.row_id.tolist() == clean.row_id.tolist()
+    assert (good[["a", "b", "c"]].to_numpy() == clean[["a", "b", "c"]].to_numpy()).all()
+
+
+def test_out_of_memory_halves_the_batch_and_continues(tmp_path):
+    inference = pytest.importorskip("kit.inference")
+    from kit.config import InferConfig
+
+    folder = _soundscapes(tmp_path / "test", seconds=30.0)
+    infer = InferConfig(infer_batch_size=8)
+    clean = inference.predict_soundscapes([B.tiny_member()], folder, infer, device="cpu")
+    with pytest.warns(UserWarning, match="batch size halved to 2"):
+        frame = inference.predict_soundscapes([B.tiny_member(oom_above=2)], folder, infer, device="cpu")
+    assert len(frame) == len(clean) == 12
+    assert abs(frame[["a", "b", "c"]].to_numpy() - clean[["a", "b", "c"]].to_numpy()).max() < 1e-5
+
+
+def test_out_of_memory_at_batch_one_is_raised(tmp_path):
+    inference = pytest.importorskip("kit.inference")
+    from kit.config import InferConfig
+
+    folder = _soundscapes(tmp_path / "test", names=("s1.ogg",), seconds=10.0)
+    with pytest.raises(RuntimeError, match="out of memory"), pytest.warns(UserWarning, match="halved"):
+        inference.predict_soundscapes([B.tiny_member(oom_above=-1)], folder, InferConfig(infer_batch_size=2),
+                                      device="cpu")
+
+
+def test_ensemble_members_with_other_labels_refused(tmp_path):
+    inference = pytest.importorskip("kit.inference")
+
+    folder = _soundscapes(tmp_path / "test", names=("s1.ogg",), seconds=5.0)
+    members = [B.tiny_member(("a", "b", "c")), B.tiny_member(("a", "c", "b"), seed=1)]
+    with pytest.raises(CheckpointError, match="labels differ"):
+        inference.predict_soundscapes(members, folder, device="cpu")
