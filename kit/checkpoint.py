@@ -89,7 +89,7 @@ def load_model(path, device="cpu"):
     from kit.models import create_model
 
     ckpt = load_checkpoint(path, map_location="cpu")
-    model = create_model(ckpt.config, num_classes=len(ckpt.labels))
+    model = create_model(ckpt.config, num_classes=len(ckpt.labels), pretrained=False)  # weights come from ckpt
     try:
         model.load_state_dict(ckpt.state_dict)
     except RuntimeError as exc:
