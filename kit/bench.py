@@ -1,0 +1,165 @@
+"""Benchmarks: `python -m kit bench inference` (this file) and `python -m kit bench features` (kit.bench_features).
+
+    python -m kit bench inference [--backbone efficientnet_b0] [--minutes 60] [--data ../shared/data]
+
+Inference: a `--minutes`-long soundscape made by tiling field/field_1min.ogg (written as OGG to a temp
+folder), a model with random weights (pretrained=False), default 5 s windows and features. Reported in one
+run: windows/s end to end (predict_soundscapes: decode + features + model), model only (eager, same batches
+in memory), ONNX Runtime and OpenVINO (when installed), their ratios, and peak RSS of the end-to-end pass.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def tile_soundscape(source, minutes: float, out_path, sample_rate_hz: int = 32000) -> Path:
+    """Write `source` repeated to `minutes` long as OGG, block by block (memory stays one block)."""
+    import soundfile as sf
+
+    from kit.audio import load_audio
+
+    clip = load_audio(source, sample_rate_hz)
+    total = int(minutes * 60 * sample_rate_hz)
+    with sf.SoundFile(str(out_path), "w", samplerate=sample_rate_hz, channels=1, format="OGG",
+                      subtype="VORBIS") as handle:
+        written = 0
+        while written < total:
+            block = clip[: total - written]
+            handle.write(block)
+            written += len(block)
+    return Path(out_path)
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _rate(fn, batches: list) -> float:
+    """Windows per second of `fn` over the batches, after one warm-up call."""
+    fn(batches[0])
+    start = time.perf_counter()
+    for batch in batches:
+        fn(batch)
+    return sum(len(b) for b in batches) / (time.perf_counter() - start)
+
+
+def _make_checkpoint(backbone: str, num_classes: int, path: Path, sets: list) -> Path:
+    from kit.checkpoint import Checkpoint, save_checkpoint
+    from kit.config import Config
+    from kit.models import count_parameters, create_model
+
+    config = Config().override([f"backbone={backbone}"] + list(sets))
+    model = create_model(config, num_classes)
+    print(f"model: {backbone}, {count_parameters(model) / 1e6:.2f} M parameters, {num_classes} classes")
+    return save_checkpoint(path, Checkpoint(config=config, labels=[f"c{i}" for i in range(num_classes)],
+                                            state_dict=model.state_dict()))
+
+
+def _eager_and_onnx(ckpt: Path, member, batches: list, tmp: Path, results: dict) -> None:
+    import torch
+
+    from kit.export import export_onnx, export_openvino, onnx_probs, onnx_session
+    from kit.inference import member_probs
+
+    def eager(batch):
+        with torch.inference_mode():
+            x = torch.from_numpy(batch)
+            return member_probs(member, x, torch.full((len(batch),), batch.shape[1]), "none")
+
+    results["model_only_wps"] = _rate(eager, batches)
+    onnx_path = export_onnx(ckpt, tmp / "model.onnx")
+    session = onnx_session(onnx_path)
+    results["onnx_wps"] = _rate(lambda b: onnx_probs(session, b), batches)
+    results["onnx_max_abs_diff"] = float(np.abs(eager(batches[0]).numpy() - onnx_probs(session, batches[0])).max())
+    try:
+        import openvino as ov
+
+        compiled = ov.Core().compile_model(str(export_openvino(onnx_path, tmp / "model.xml")), "CPU")
+        results["openvino_wps"] = _rate(lambda b: compiled([b])[0], batches)
+    except ImportError:
+        results["openvino_wps"] = None
+        print("OpenVINO: skipped (the openvino package is not installed)")
+
+
+def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float = 60.0, batch_size: int = 32,
+                    model_batches: int = 4, num_classes: int = 206, sets=()) -> dict:
+    from kit.inference import load_members, predict_soundscapes
+
+    source = Path(data_dir) / "field" / "field_1min.ogg"
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: needed to build the benchmark soundscape (set --data)")
+    results = {"backbone": backbone, "minutes": minutes, "batch_size": batch_size}
+    with tempfile.TemporaryDirectory(prefix="kit-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        sound = tile_soundscape(source, minutes, tmp / "soundscape_60min.ogg")
+        ckpt = _make_checkpoint(backbone, num_classes, tmp / "bench.ckpt",
+                                list(sets) + [f"infer_batch_size={batch_size}"])
+        member = load_members([ckpt], "cpu")[0]
+        results["rss_before_mb"] = _peak_rss_mb()
+        start = time.perf_counter()
+        frame = predict_soundscapes([member], sound, device="cpu")
+        results["end_to_end_s"] = time.perf_counter() - start
+        results["windows"] = len(frame)
+        results["end_to_end_wps"] = len(frame) / results["end_to_end_s"]
+        results["peak_rss_mb"] = _peak_rss_mb()
+        from kit.audio import iter_windows
+
+        batches = [b.crops for _, b in zip(range(model_batches), iter_windows(sound, member.config.audio,
+                                                                                batch_size))]
+        _eager_and_onnx(ckpt, member, batches, tmp, results)
+    results["e2e_over_model"] = results["end_to_end_wps"] / results["model_only_wps"]
+    results["onnx_over_eager"] = results["onnx_wps"] / results["model_only_wps"]
+    return results
+
+
+def _report(r: dict) -> str:
+    import torch
+
+    ov = f"{r['openvino_wps']:.1f}" if r.get("openvino_wps") else "not installed"
+    return "\n".join([
+        f"inference benchmark: {r['backbone']}, {r['minutes']:g}-min soundscape ({r['windows']} windows of 5 s), "
+        f"batch {r['batch_size']}, torch threads {torch.get_num_threads()}",
+        f"  end to end (decode + features + model): {r['end_to_end_wps']:.1f} windows/s ({r['end_to_end_s']:.1f} s)",
+        f"  model only, eager:                      {r['model_only_wps']:.1f} windows/s",
+        f"  ONNX Runtime:                           {r['onnx_wps']:.1f} windows/s "
+        f"(max |eager - onnx| = {r['onnx_max_abs_diff']:.1e})",
+        f"  OpenVINO:                               {ov}",
+        f"  end to end / model only = {r['e2e_over_model']:.2f};  ONNX / eager = {r['onnx_over_eager']:.2f}",
+        f"  peak RSS: {r['peak_rss_mb']:.0f} MB (after loading the model: {r['rss_before_mb']:.0f} MB)"])
+
+
+def cli(argv) -> int:
+    if not argv or argv[0] not in ("inference", "features"):
+        print("usage: python -m kit bench {inference,features} [options]  (--help after the subcommand)")
+        return 2
+    if argv[0] == "features":
+        # ---- features benchmark: owned by the lead, lives in kit/bench_features.py ----
+        from kit.bench_features import cli as features_cli
+
+        return features_cli(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m kit bench inference", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--backbone", default="efficientnet_b0")
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--model-batches", type=int, default=4, help="batches timed for model-only and ONNX")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra config overrides")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args(argv[1:])
+    results = bench_inference(args.data, args.backbone, args.minutes, args.batch_size, args.model_batches,
+                              sets=args.set)
+    print(_report(results))
+    if args.json:
+        from kit.utils import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(results, indent=2))
+    return 0
