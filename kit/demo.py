@@ -38,7 +38,8 @@ QUICK = DemoPlan(n_classes=4, clips_per_class=8, n_soundscapes=3, soundscape_s=3
 
 def demo_config(plan: DemoPlan, backbone: str, seed: int, overrides=()) -> Config:
     """A small CPU-friendly config (5 s crops, tiny CNN, few epochs), then the user's --set overrides."""
-    base = [f"backbone={backbone}", f"epochs={plan.epochs}", f"n_mels={plan.n_mels}", "n_fft=1024",
+    base = [f"backbone={backbone}", f"epochs={plan.epochs}", f"n_mels={plan.n_mels}",
+            f"n_mfcc={min(plan.n_mels, 32)}", "n_fft=1024",
             "cnn_channels=" + ",".join(map(str, plan.cnn_channels)), "head_hidden=64", "rnn_hidden=64",
             "batch_size=16", "lr=3e-3", "warmup_frac=0.1", f"seed={seed}", f"split_seed={seed}",
             "valid_frac=0.2", "max_params_m=30", "over_budget=warn"]
