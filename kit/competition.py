@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kit.audio import AudioError, load_audio
+from kit.audio import AudioError, audio_info, load_audio
 from kit.submission import row_ids
 from kit.utils import atomic_write_bytes, atomic_write_csv, atomic_write_text, progress, resolve_inside
 
@@ -215,6 +215,10 @@ def _copy_train(train: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
         while relative in used:
             relative, k = f"{label}/{k}_{name}", k + 1
         used.add(relative)
+        try:  # refuse a broken clip here (naming it), not later inside training
+            load_audio(path, audio_info(path)[1])
+        except AudioError as exc:
+            raise CompetitionError(f"training clip {exc.path}: {exc.problem}") from exc
         target = out_dir / "train_audio" / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
