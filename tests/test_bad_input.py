@@ -100,3 +100,121 @@ def test_shared_edge_cases(shared_data, name):
 def test_every_edge_case_file_is_in_the_table(shared_data):
     on_disk = {p.name for p in (shared_data / "edge_cases").iterdir() if p.suffix in (".wav", ".mp3", ".ogg")}
     assert on_disk <= set(B.EDGE_CASES), f"add these to badfiles.EDGE_CASES: {sorted(on_disk - set(B.EDGE_CASES))}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# command-line entry points: `error: <message naming the file and the problem>`, exit 2, no traceback
+# ---------------------------------------------------------------------------------------------------
+def run_cli(argv, capsys) -> tuple:
+    from kit.cli import main
+
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_cli_error(argv, capsys, *words) -> str:
+    rc, _, err = run_cli(argv, capsys)
+    assert rc == 2 and err.startswith("error: "), f"rc={rc}, stderr={err[-500:]}"
+    assert "Traceback" not in err
+    for word in words:
+        assert str(word).lower() in err.lower(), f"{word!r} not in: {err}"
+    return err
+
+
+@pytest.fixture
+def clips(tmp_path):
+    return B.make_clip_folder(tmp_path / "clips", labels=("a", "b"), per_label=3, seconds=2.0)
+
+
+def _competition_args(clips_csv, out):
+    return ["make-competition", "--clips", clips_csv, "--out", out, "--soundscapes", "1", "--soundscape-s", "10"]
+
+
+@pytest.mark.parametrize("case", ["no_csv", "missing_columns", "duplicated_rows", "non_utf8", "escaping",
+                                  "missing_audio"])
+def test_make_competition_bad_csv(tmp_path, clips, capsys, case):
+    folder = clips.parent
+    bad = {"no_csv": lambda: folder / "nope.csv",
+           "missing_columns": lambda: B.csv_missing_columns(folder),
+           "duplicated_rows": lambda: B.csv_duplicated_rows(folder, clips),
+           "non_utf8": lambda: B.csv_non_utf8(folder),
+           "escaping": lambda: B.csv_escaping(folder),
+           "missing_audio": lambda: B.csv_escaping(folder, "clips/not_there.ogg")}[case]()
+    words = {"no_csv": ["not found"], "missing_columns": ["missing column"], "duplicated_rows": ["twice"],
+             "non_utf8": ["utf-8"], "escaping": ["escapes"], "missing_audio": ["not_there.ogg", "not found"]}[case]
+    assert_cli_error(_competition_args(bad, tmp_path / "out"), capsys, bad.name if case != "escaping" else "passwd",
+                     *words)
+
+
+@pytest.mark.parametrize("maker", [B.make_zero_byte, B.make_text_as_ogg, B.make_nonfinite_wav],
+                         ids=["zero_byte", "text", "nan"])
+def test_make_competition_bad_clip(tmp_path, clips, capsys, maker):
+    """A broken clip is named in a clear error, whichever side of the split it falls on."""
+    bad = maker(clips.parent / "clips")
+    lines = clips.read_text().splitlines() + [f"clips/{bad.name},a"]
+    clips.write_text("\n".join(lines) + "\n")
+    assert_cli_error(_competition_args(clips, tmp_path / "out"), capsys, bad.name)
+
+
+def test_make_competition_with_awkward_clips(tmp_path, clips, capsys):
+    """Stereo, 48 kHz, 24-bit FLAC and sub-hop clips are usable (channels averaged, resampled, padded)."""
+    folder = clips.parent / "clips"
+    extra = [B.make_channels(folder, 6), B.make_rate(folder, 48000), B.make_subtype(folder, "FLAC", "PCM_24"),
+             B.make_shorter_than_hop(folder)]
+    lines = clips.read_text().splitlines() + [f"clips/{p.name},{'ab'[i % 2]}" for i, p in enumerate(extra)]
+    clips.write_text("\n".join(lines) + "\n")
+    rc, out, err = run_cli(_competition_args(clips, tmp_path / "out"), capsys)
+    assert rc == 0, err
+    assert (tmp_path / "out" / "solution.csv").is_file()
+
+
+# ---- score -------------------------------------------------------------------------------------
+@pytest.fixture
+def solution(tmp_path):
+    path = tmp_path / "solution.csv"
+    path.write_text("row_id,a,b\ns1_5,1,0\ns1_10,0,1\ns1_15,1,1\n")
+    return path
+
+
+SUBMISSIONS = {
+    "missing_label_column": ("row_id,a\ns1_5,0.9\ns1_10,0.1\ns1_15,0.5\n", "missing 1 label column"),
+    "unknown_label": ("row_id,a,b,zz\ns1_5,0.9,0.1,0\ns1_10,0.1,0.8,0\ns1_15,0.5,0.5,0\n", "not in the solution"),
+    "no_row_id": ("id,a,b\ns1_5,0.9,0.1\n", "no row_id"),
+    "duplicated_rows": ("row_id,a,b\ns1_5,0.9,0.1\ns1_5,0.9,0.1\ns1_10,0.1,0.8\ns1_15,0.5,0.5\n", "duplicate"),
+    "missing_rows": ("row_id,a,b\ns1_5,0.9,0.1\n", "missing 2 row_id"),
+    "nan_value": ("row_id,a,b\ns1_5,0.9,0.1\ns1_10,,0.8\ns1_15,0.5,0.5\n", "nan"),
+    "text_value": ("row_id,a,b\ns1_5,0.9,0.1\ns1_10,high,0.8\ns1_15,0.5,0.5\n", "non-numeric"),
+    "empty_file": ("", "not a readable csv"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SUBMISSIONS))
+def test_score_bad_submission(tmp_path, solution, capsys, case):
+    text, words = SUBMISSIONS[case]
+    sub = tmp_path / "submission.csv"
+    sub.write_text(text)
+    assert_cli_error(["score", "--submission", sub, "--solution", solution], capsys, words,
+                     "submission" if case != "empty_file" else sub.name)
+
+
+def test_score_non_utf8_and_missing(tmp_path, solution, capsys):
+    sub = tmp_path / "latin1.csv"
+    sub.write_bytes("row_id,caf\u00e9,b\ns1_5,0.9,0.1\n".encode("latin-1"))
+    assert_cli_error(["score", "--submission", sub, "--solution", solution], capsys, sub.name)
+    assert_cli_error(["score", "--submission", tmp_path / "none.csv", "--solution", solution], capsys,
+                     "none.csv", "not found")
+
+
+def test_cli_error_in_a_real_process_has_no_traceback(tmp_path, solution):
+    """The whole path through `python -m kit` (interpreter, dispatch, error printing)."""
+    import os
+    import subprocess
+
+    sub = tmp_path / "submission.csv"
+    sub.write_text(SUBMISSIONS["unknown_label"][0])
+    done = subprocess.run([sys.executable, "-m", "kit", "score", "--submission", str(sub), "--solution",
+                           str(solution)], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, KIT_QUIET="1"), cwd=str(Path(__file__).parents[1]))
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert str(sub) in done.stderr
