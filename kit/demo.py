@@ -32,7 +32,7 @@ class DemoPlan:
     n_mels: int = 64
 
 
-QUICK = DemoPlan(n_classes=4, clips_per_class=8, n_soundscapes=3, soundscape_s=30.0, epochs=8,
+QUICK = DemoPlan(n_classes=5, clips_per_class=12, n_soundscapes=4, soundscape_s=30.0, epochs=10,
                  cnn_channels=(8, 16, 32), n_mels=48)
 
 
