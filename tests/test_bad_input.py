@@ -218,3 +218,94 @@ def test_cli_error_in_a_real_process_has_no_traceback(tmp_path, solution):
                           env=dict(os.environ, KIT_QUIET="1"), cwd=str(Path(__file__).parents[1]))
     assert done.returncode == 2 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
     assert str(sub) in done.stderr
+
+
+# ---- predict -----------------------------------------------------------------------------------
+TINY_MODEL = ["cnn_channels=4", "head_hidden=8", "n_mels=16", "n_mfcc=16", "n_fft=512"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    from kit.checkpoint import Checkpoint, save_checkpoint
+    from kit.config import Config
+
+    models = pytest.importorskip("kit.models")
+    config = Config().override(TINY_MODEL)
+    model = models.create_model(config, num_classes=2)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
+    return save_checkpoint(path, Checkpoint(config=config, labels=["a", "b"], state_dict=model.state_dict()))
+
+
+def _competition_dir(root: Path, labels=("a", "b"), soundscapes=("s1",)) -> Path:
+    for k, stem in enumerate(soundscapes):
+        B.make_ogg(root / "test_soundscapes", f"{stem}.ogg", 10.0, seed=k)
+    B.sample_submission(root / "sample_submission.csv", labels, [f"{s}_{t}" for s in soundscapes for t in (5, 10)])
+    return root
+
+
+def _predict(checkpoint, data, out):
+    return ["predict", "--checkpoint", checkpoint, "--data", data, "--out", out, "--device", "cpu"]
+
+
+def test_predict_labels_the_model_lacks_get_the_fallback(tmp_path, checkpoint, capsys):
+    import pandas as pd
+
+    data = _competition_dir(tmp_path / "comp", labels=("b", "zz", "a"))
+    with pytest.warns(UserWarning, match="zz"):
+        rc, _, err = run_cli(_predict(checkpoint, data, tmp_path / "sub.csv") + ["--set", "fallback_prob=0.125"],
+                             capsys)
+    assert rc == 0, err
+    sub = pd.read_csv(tmp_path / "sub.csv")
+    assert list(sub.columns) == ["row_id", "b", "zz", "a"] and sub.row_id.tolist() == ["s1_5", "s1_10"]
+    assert (sub["zz"] == 0.125).all() and not (sub["a"] == 0.125).all()
+
+
+def test_predict_empty_test_folder_writes_the_sample_rows(tmp_path, checkpoint, capsys):
+    import pandas as pd
+
+    data = _competition_dir(tmp_path / "comp", soundscapes=("s1", "s2"))
+    for p in (data / "test_soundscapes").iterdir():
+        p.unlink()
+    with pytest.warns(UserWarning, match="empty or missing"):
+        rc, _, err = run_cli(_predict(checkpoint, data, tmp_path / "sub.csv"), capsys)
+    assert rc == 0, err
+    sub = pd.read_csv(tmp_path / "sub.csv")
+    assert sub.row_id.tolist() == ["s1_5", "s1_10", "s2_5", "s2_10"] and (sub[["a", "b"]] == 0.0).all().all()
+
+
+def test_predict_corrupt_soundscape_gets_fallback_rows(tmp_path, checkpoint, capsys):
+    import pandas as pd
+
+    data = _competition_dir(tmp_path / "comp")
+    bad = B.make_text_as_ogg(data / "test_soundscapes")
+    with pytest.warns(UserWarning, match=bad.name):
+        rc, _, err = run_cli(_predict(checkpoint, data, tmp_path / "sub.csv"), capsys)
+    assert rc == 0, err
+    sub = pd.read_csv(tmp_path / "sub.csv")
+    assert set(sub.row_id) == {"s1_5", "s1_10", f"{bad.stem}_5", f"{bad.stem}_10"}
+
+
+@pytest.mark.parametrize("case", ["no_checkpoint", "truncated_checkpoint", "no_sample", "bad_sample",
+                                  "non_utf8_sample", "infer_set_audio_key"])
+def test_predict_bad_inputs(tmp_path, checkpoint, capsys, case):
+    data = _competition_dir(tmp_path / "comp")
+    ckpt, extra, words = checkpoint, [], []
+    if case == "no_checkpoint":
+        ckpt, words = tmp_path / "none.ckpt", ["none.ckpt", "not found"]
+    elif case == "truncated_checkpoint":
+        ckpt = tmp_path / "cut.ckpt"
+        ckpt.write_bytes(Path(checkpoint).read_bytes()[:500])
+        words = ["cut.ckpt", "corrupt"]
+    elif case == "no_sample":
+        (data / "sample_submission.csv").unlink()
+        words = ["sample_submission.csv", "not found"]
+    elif case == "bad_sample":
+        (data / "sample_submission.csv").write_text("id,a,b\nx_5,0,0\n")
+        words = ["sample_submission.csv", "row_id"]
+    elif case == "non_utf8_sample":
+        (data / "sample_submission.csv").write_bytes("row_id,caf\u00e9\ns1_5,0\n".encode("latin-1"))
+        words = ["sample_submission.csv"]
+    else:
+        extra, words = ["--set", "crop_s=10"], ["crop_s", "checkpoint"]
+    assert_cli_error(_predict(ckpt, data, tmp_path / "sub.csv") + extra, capsys, *words)
+    assert not (tmp_path / "sub.csv").exists(), "a failed run must not leave a submission behind"
