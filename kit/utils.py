@@ -75,9 +75,13 @@ def progress(iterable, desc: str = "", total=None, leave: bool = False, **kwargs
 
 
 def resolve_inside(root, relative) -> Path:
-    """Resolve `relative` under `root`, refusing paths that escape it (`../..`, absolute paths)."""
-    root = Path(root).resolve()
-    target = (root / str(relative)).resolve()
+    """Resolve `relative` under `root`, refusing paths that escape it (`../..`, absolute paths).
+
+    The check is on the path text (normalized), not on symlink targets: a CSV cannot climb out of its
+    folder, while symlinks the user placed (e.g. train_audio -> /kaggle/input/...) keep working.
+    """
+    root = Path(os.path.abspath(root))
+    target = Path(os.path.normpath(root / str(relative)))
     if target != root and root not in target.parents:
         raise ValueError(f"path {relative!r} escapes its data folder {root}; refusing it")
     return target
