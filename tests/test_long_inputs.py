@@ -136,7 +136,7 @@ def test_dataset_reads_only_the_needed_frames(long_recordings, tmp_path, monkeyp
     csv.write_text("filename,label\nlong_a.flac,a\nlong_b.ogg,b\n")
     table = data.read_labels(csv)
     config = Config().override(["crop_s=5", "melspecs_per_audio=2"])
-    dataset = data.RecordingDataset(table, config, train=True)
+    dataset = data.RecordingDataset(table, np.arange(len(table)), config, train=True)
     recorder = ReadRecorder(monkeypatch)
     for i in range(len(dataset)):
         crops = dataset[i][0]

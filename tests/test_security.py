@@ -21,9 +21,19 @@ FORBIDDEN = {
     r"weights_only\s*=\s*False": "torch.load with weights_only=False",
     r"yaml\.load\(": "yaml.load (use safe_load)",
     r"shell\s*=\s*True": "subprocess with shell=True",
-    r"literal_eval\(": "literal_eval on arbitrary text (parse JSON instead)",
 }
 SECRET = "kit-test-secret-0123456789abcdef"
+
+
+def test_secondary_labels_parser_never_runs_code(tmp_path):
+    """BirdCLEF writes secondary_labels as a Python list ("['a', 'b']"): parsed with ast.literal_eval, which
+    evaluates literals only: a call inside the text is refused, not run."""
+    data = pytest.importorskip("kit.data")
+    marker = tmp_path / "ran"
+    for text in (f"__import__('os').system('touch {marker}')", "[open('x')]", "[" * 5000 + "]" * 5000):
+        with pytest.raises(ValueError, match="secondary_labels"):
+            data.parse_secondary(text, "train.csv", 2)
+    assert not marker.exists()
 
 
 def _sources():
@@ -67,7 +77,17 @@ def test_resolve_inside_refuses_escapes(tmp_path, relative):
 
 
 def test_resolve_inside_allows_inner_paths(tmp_path):
-    assert resolve_inside(tmp_path, "a/../b/c.ogg") == (tmp_path / "b" / "c.ogg").resolve()
+    assert resolve_inside(tmp_path, "a/../b/c.ogg") == tmp_path / "b" / "c.ogg"
+
+
+def test_resolve_inside_keeps_user_symlinks(tmp_path):
+    """A symlinked audio folder (train_audio -> /kaggle/input/...) is the user's choice, not an escape."""
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "train_audio").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    assert resolve_inside(tmp_path / "root", "train_audio/x.ogg") == tmp_path / "root" / "train_audio" / "x.ogg"
+    with pytest.raises(ValueError, match="escapes"):
+        resolve_inside(tmp_path / "root", "train_audio/../../elsewhere/x.ogg")
 
 
 def test_competition_refuses_escaping_filenames(tmp_path):
