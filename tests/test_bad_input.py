@@ -309,3 +309,92 @@ def test_predict_bad_inputs(tmp_path, checkpoint, capsys, case):
         extra, words = ["--set", "crop_s=10"], ["crop_s", "checkpoint"]
     assert_cli_error(_predict(ckpt, data, tmp_path / "sub.csv") + extra, capsys, *words)
     assert not (tmp_path / "sub.csv").exists(), "a failed run must not leave a submission behind"
+
+
+# ---- training data: read_labels, check_files, RecordingDataset -------------------------------------
+@pytest.mark.parametrize("secondary", ["['b'", "[1, 2]", "{'b': 1}", "b c", "[['b']]"])
+def test_malformed_secondary_labels_named(tmp_path, secondary):
+    data = pytest.importorskip("kit.data")
+    folder = B.birdclef_folder(tmp_path / "bc", secondary=secondary)
+    with pytest.raises(ValueError, match="secondary_labels") as info:
+        data.read_labels(folder)
+    assert "train.csv" in str(info.value) and "row 2" in str(info.value)
+
+
+def test_secondary_labels_fallbacks(tmp_path):
+    """Well-formed variants parse; secondary labels outside the label list are dropped with a note."""
+    data = pytest.importorskip("kit.data")
+    table = data.read_labels(B.birdclef_folder(tmp_path / "bc", secondary="['b', 'zz']"))
+    assert table.frame["secondary_labels"].iloc[0] == ["b"] and any("zz" in n for n in table.notes)
+
+
+@pytest.mark.parametrize("case", ["missing_columns", "non_utf8", "escaping", "no_csv", "unknown_label",
+                                  "empty_folder"])
+def test_read_labels_bad_csv(tmp_path, clips, case):
+    data = pytest.importorskip("kit.data")
+    folder = clips.parent
+    if case == "unknown_label":  # a primary label that sample_submission.csv (the label list) lacks
+        source = B.birdclef_folder(tmp_path / "bc")
+        B.sample_submission(source / "sample_submission.csv", ["a"], ["s_5"])
+        words = ["not in the label list", "train.csv"]
+    elif case == "empty_folder":
+        source, words = tmp_path / "empty", ["no train_metadata.csv"]
+        source.mkdir()
+    else:
+        source = {"missing_columns": lambda: B.csv_missing_columns(folder), "non_utf8": lambda: B.csv_non_utf8(folder),
+                  "escaping": lambda: B.csv_escaping(folder), "no_csv": lambda: folder / "none.csv"}[case]()
+        words = [source.name, {"missing_columns": "missing column", "non_utf8": "utf-8", "escaping": "escapes",
+                               "no_csv": "not found"}[case]]
+    with pytest.raises(ValueError) as info:
+        data.read_labels(source)
+    for word in words:
+        assert word.lower() in str(info.value).lower(), str(info.value)
+
+
+def test_duplicated_rows_dropped_with_a_warning(clips):
+    data = pytest.importorskip("kit.data")
+    with pytest.warns(UserWarning, match="duplicated"):
+        table = data.read_labels(B.csv_duplicated_rows(clips.parent, clips))
+    assert len(table) == 6 and table.frame["path"].is_unique
+
+
+def _table_with_bad_files(clips):
+    folder = clips.parent / "clips"
+    bad = [B.make_zero_byte(folder), B.make_text_as_ogg(folder), B.make_zero_samples(folder)]
+    lines = clips.read_text().splitlines() + [f"clips/{p.name},a" for p in bad]
+    clips.write_text("\n".join(lines) + "\n")
+    return bad
+
+
+def test_check_files_skip_lists_every_bad_file(clips):
+    data = pytest.importorskip("kit.data")
+    bad = _table_with_bad_files(clips)
+    table = data.read_labels(clips)
+    with pytest.warns(UserWarning, match="skipping 3 bad audio file") as record:
+        kept, skipped = data.check_files(table, "skip")
+    message = str(record[0].message)
+    assert all(p.name in message for p in bad) and len(kept) == 6 and len(skipped) == 3
+    with pytest.raises(AudioError, match="bad_files=stop") as info:
+        data.check_files(table, "stop")
+    assert bad[0].name in str(info.value) or any(p.name in str(info.value) for p in bad)
+
+
+@pytest.mark.parametrize("mode", ["skip", "stop"])
+def test_dataset_bad_file_after_the_header_check(clips, mode):
+    """A NaN WAV passes the header check; decoding it in the dataset skips it (warning) or stops."""
+    data = pytest.importorskip("kit.data")
+    from kit.config import Config
+
+    nan = B.make_nonfinite_wav(clips.parent / "clips")
+    clips.write_text(clips.read_text() + f"clips/{nan.name},a\n")
+    table = data.read_labels(clips)
+    config = Config().override([f"bad_files={mode}"])  # 5 s crops: the 2 s file is read whole
+    dataset = data.RecordingDataset(table, np.arange(len(table)), config, train=True)
+    i = int(np.flatnonzero(table.frame["path"].str.endswith(nan.name))[0])
+    if mode == "stop":
+        with pytest.raises(AudioError, match="nan.wav"):
+            dataset[i]
+        return
+    with pytest.warns(UserWarning, match="nan.wav"):
+        crops, valid, target = dataset[i]
+    assert np.isfinite(crops).all() and dataset.skipped == [str(nan)] and target.sum() == 1
