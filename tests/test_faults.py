@@ -199,3 +199,125 @@ def test_ensemble_members_with_other_labels_refused(tmp_path):
     members = [B.tiny_member(("a", "b", "c")), B.tiny_member(("a", "c", "b"), seed=1)]
     with pytest.raises(CheckpointError, match="labels differ"):
         inference.predict_soundscapes(members, folder, device="cpu")
+
+
+# ---- training killed with SIGKILL ---------------------------------------------------------------------
+# Runs `python -m kit train` in a child that hangs at a chosen point (after writing a marker file) so the test
+# can SIGKILL it there: mid-epoch (after one optimizer step of epoch 2), mid-write of last.ckpt of epoch 2
+# (the temp file half written), or mid-write of the experiment log.
+KILL_DRIVER = r"""
+import os, sys, time
+from pathlib import Path
+mode, marker, argv = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+import kit.train as T
+from kit.cli import main
+epoch = {"n": 0}
+
+def hang():
+    marker.write_text("ready")
+    time.sleep(600)
+
+def after_one_batch(loader):
+    for i, batch in enumerate(loader):
+        if i == 1:
+            hang()
+        yield batch
+
+original_epoch = T.train_epoch
+def train_epoch(model, loader, *args, **kwargs):
+    epoch["n"] += 1
+    if mode == "epoch" and epoch["n"] == 2:
+        loader = after_one_batch(loader)
+    return original_epoch(model, loader, *args, **kwargs)
+T.train_epoch = train_epoch
+
+original_fsync = os.fsync
+prefix = {"checkpoint": ".last.ckpt.", "log": ".experiments.csv."}.get(mode)
+def fsync(fd):
+    name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+    if prefix and name.startswith(prefix) and (mode == "log" or epoch["n"] == 2):
+        os.ftruncate(fd, os.fstat(fd).st_size // 2)  # the write got half way
+        hang()
+    return original_fsync(fd)
+os.fsync = fsync
+sys.exit(main(["train"] + argv))
+"""
+TRAIN_SET = TINY + ["epochs=3", "batch_size=2", "crop_s=1", "device=cpu", "num_workers=0", "amp=false", "seed=3"]
+
+
+def _kill_during(mode: str, tmp_path: Path, data: Path, out: Path, log: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    marker = tmp_path / f"{mode}.ready"
+    args = ["--data", str(data), "--out", str(out), "--log", str(log)]
+    for item in TRAIN_SET:
+        args += ["--set", item]
+    env = dict(os.environ, KIT_QUIET="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    child = subprocess.Popen([sys.executable, "-c", KILL_DRIVER, mode, str(marker)] + args, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not marker.exists():
+        child.kill()
+        out_text, err_text = child.communicate()
+        pytest.fail(f"training never reached the kill point ({mode}): rc={child.returncode}\n{err_text[-3000:]}")
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+
+
+def _log_rows(log: Path) -> list:
+    import csv
+
+    if not log.is_file():
+        return []
+    text = log.read_text()
+    assert text.endswith("\n"), "the experiment log ends in a half line"
+    rows = list(csv.reader(text.splitlines()))
+    assert all(len(r) == len(rows[0]) for r in rows), "a row of the experiment log has the wrong field count"
+    return rows[1:]
+
+
+@pytest.fixture(scope="module")
+def train_data(tmp_path_factory):
+    pytest.importorskip("kit.train")
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("the kill driver finds file names through /proc (Linux)")
+    return B.make_clip_folder(tmp_path_factory.mktemp("traindata"), labels=("a", "b"), per_label=4, seconds=2.0)
+
+
+@pytest.mark.parametrize("mode", ["epoch", "checkpoint", "log"])
+def test_sigkill_leaves_a_good_checkpoint_and_resume_continues(tmp_path, train_data, mode):
+    from kit import explog
+    from kit.train import train
+
+    out, log = tmp_path / "runs" / "run", tmp_path / "runs" / "experiments.csv"
+    explog.append_run(log, {"run_id": "earlier", "changes": "(defaults)"})
+    _kill_during(mode, tmp_path, train_data, out, log)
+    last = load_checkpoint(out / "last.ckpt")  # intact: the killed write never replaced it
+    assert last.extra["epoch"] == (3 if mode == "log" else 1)
+    load_checkpoint(out / "best.ckpt")
+    assert [r[0] for r in _log_rows(log)] == ["earlier"], "the killed run left a row (or half a row) in the log"
+    result = train(tiny_config(*TRAIN_SET[len(TINY):]), train_data, out, resume=True, log_path=log)
+    assert [h["epoch"] for h in result["history"]] == [1, 2, 3]
+    assert [r[0] for r in _log_rows(log)] == ["earlier", "run"]
+    assert load_checkpoint(out / "last.ckpt").extra["epoch"] == 3
+    if mode == "epoch":  # resuming gives the weights of an uninterrupted run
+        whole = train(tiny_config(*TRAIN_SET[len(TINY):]), train_data, tmp_path / "whole", log_path=tmp_path / "l.csv")
+        a, b = load_checkpoint(result["last"]).state_dict, load_checkpoint(whole["last"]).state_dict
+        assert max(float((a[k].float() - b[k].float()).abs().max()) for k in a) < 1e-5
+
+
+def test_resume_with_another_label_list_refused(tmp_path, train_data):
+    from kit.train import ResumeError, train
+
+    config = tiny_config(*TRAIN_SET[len(TINY):]).override(["epochs=1"])
+    out = tmp_path / "run"
+    train(config, train_data, out, log_path=tmp_path / "log.csv")
+    other = B.make_clip_folder(tmp_path / "other", labels=("a", "b", "c"), per_label=2, seconds=1.0)
+    with pytest.raises(ResumeError, match="label list differs") as info:
+        train(config.override(["epochs=2"]), other, out, resume=True, log_path=tmp_path / "log.csv")
+    assert str(out / "last.ckpt") in str(info.value)
