@@ -397,7 +397,8 @@ def cli(argv) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     result = train(config, args.data, args.out, resume=args.resume, log_path=args.log, stop_after=args.stop_after)
-    print(f"best checkpoint: {result['best']}")
+    if os.environ.get("RANK", "0") == "0":
+        print(f"best checkpoint: {result['best']}")
     return 0
 
 

@@ -1,0 +1,122 @@
+"""kit.data: reading BirdCLEF folders and filename,label CSVs, targets, the seeded stratified split, the dataset."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import badfiles as B
+from kit.audio import AudioError
+from kit.config import Config
+from kit.data import DataError, RecordingDataset, check_files, read_labels, split_table, targets
+from train_data import tone_clips
+
+
+def test_birdclef_folder_secondary_labels_and_targets(tmp_path):
+    B.birdclef_folder(tmp_path, secondary="['b', 'zzz']")
+    table = read_labels(tmp_path)
+    assert table.labels == ["a", "b"]
+    assert table.frame["secondary_labels"][0] == ["b"]          # 'zzz' is not a label: dropped, with a note
+    assert any("zzz" in note for note in table.notes)
+    assert table.frame["path"][0] == str((tmp_path / "train_audio" / "a" / "a_0.ogg").resolve())
+    y = targets(table, secondary_label_weight=0.5)
+    np.testing.assert_array_equal(y[0], [1.0, 0.5])
+    np.testing.assert_array_equal(y[2], [0.0, 1.0])
+
+
+def test_sample_submission_fixes_label_order(tmp_path):
+    B.birdclef_folder(tmp_path)
+    B.sample_submission(tmp_path / "sample_submission.csv", ["c", "b", "a"], ["s_5"])
+    table = read_labels(tmp_path)
+    assert table.labels == ["c", "b", "a"]
+    assert targets(table, 0.5)[0].tolist() == [0.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize("secondary", ["['b'", "__import__('os').system('true')", "[1, 2]", "{'b': 1}"])
+def test_malformed_secondary_labels_name_file_and_row(tmp_path, secondary):
+    B.birdclef_folder(tmp_path, secondary=secondary)
+    with pytest.raises(DataError, match=r"train\.csv: row 2: secondary_labels"):
+        read_labels(tmp_path)
+
+
+def test_missing_columns_escaping_paths_and_missing_files_are_refused(tmp_path):
+    with pytest.raises(DataError, match=r"missing_columns\.csv: missing column\(s\) \['filename', 'primary_label'\]"):
+        read_labels(B.csv_missing_columns(tmp_path))
+    B.make_clip_folder(tmp_path)
+    with pytest.raises(ValueError, match="escapes"):
+        read_labels(B.csv_escaping(tmp_path, "../../etc/passwd"))
+    with pytest.raises(DataError, match="not found"):
+        read_labels(tmp_path / "nothing.csv")
+    with pytest.raises(DataError, match="train_metadata.csv"):
+        read_labels(tmp_path / "clips")
+
+
+def _table(tmp_path, counts):
+    lines = ["filename,label"] + [f"clips/{lab}_{i}.ogg,{lab}" for lab, n in counts.items() for i in range(n)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    return read_labels(tmp_path / "t.csv")
+
+
+def test_split_is_stratified_seeded_and_keeps_single_recording_labels(tmp_path):
+    table = _table(tmp_path, {"a": 10, "b": 10, "c": 5, "solo": 1})
+    cfg = Config().data
+    train, valid, notes = split_table(table, cfg)
+    again, valid_again, _ = split_table(table, cfg)
+    np.testing.assert_array_equal(valid, valid_again)
+    np.testing.assert_array_equal(train, again)
+    other = split_table(table, Config().override(["split_seed=1"]).data)[1]
+    assert set(other) != set(valid)
+    labels = table.frame["primary_label"].to_numpy()
+    assert not set(train) & set(valid) and len(train) + len(valid) == len(table)
+    assert sorted(labels[valid].tolist()) == ["a", "a", "b", "b", "c"]  # 20 % of each label
+    assert "solo" in labels[train] and any("solo" in n for n in notes)
+
+
+def test_data_percentage_and_validate_on_train(tmp_path):
+    table = _table(tmp_path, {"a": 10, "b": 4, "c": 1})
+    train, valid, _ = split_table(table, Config().override(["data_percentage=0.5", "valid_frac=0"]).data)
+    labels = table.frame["primary_label"].to_numpy()
+    assert sorted(set(labels[train])) == ["a", "b", "c"] and len(train) == 5 + 2 + 1
+    assert set(valid) <= set(train) and len(valid) >= 2          # validate on a slice of the training set
+    train2, valid2, notes = split_table(table, Config().override(["validate_on_train=true"]).data)
+    assert len(train2) == len(table) and set(valid2) <= set(train2)
+
+
+def test_bad_files_skip_with_warning_or_stop_with_the_name(tmp_path):
+    labels_csv = B.make_clip_folder(tmp_path)
+    (tmp_path / "clips" / "a_1.ogg").write_bytes(b"")
+    table = read_labels(labels_csv)
+    with pytest.warns(UserWarning, match="a_1.ogg"):
+        kept, bad = check_files(table, "skip")
+    assert len(kept) == len(table) - 1 and bad[0][0].endswith("a_1.ogg") and "empty" in bad[0][1]
+    with pytest.raises(AudioError, match=r"a_1\.ogg.*empty"):
+        check_files(table, "stop")
+
+
+def test_dataset_crops_depend_only_on_seed_epoch_index(tmp_path):
+    table = read_labels(tone_clips(tmp_path, per_label=2, seconds=3.0))
+    config = Config().override(["crop_s=1", "melspecs_per_audio=2"])
+    ds = RecordingDataset(table, np.arange(len(table)), config, train=True, seed=3)
+    crops, valid, target = ds[1]
+    assert crops.shape == (2, 32000) and valid.tolist() == [32000, 32000] and target.sum() == 1.0
+    np.testing.assert_array_equal(ds[1][0], crops)                     # same (seed, epoch, index)
+    ds.set_epoch(1)
+    assert not np.array_equal(ds[1][0], crops)                         # another epoch, another offset
+    val = RecordingDataset(table, np.arange(len(table)), config, train=False)
+    from kit.audio import load_audio
+
+    first_2s = load_audio(table.frame["path"][1], 32000)[:64000]
+    np.testing.assert_array_equal(val[1][0].reshape(-1), first_2s)  # validation: deterministic, from the start
+
+
+def test_dataset_features_on_cpu_and_workers_give_the_same_batches(tmp_path):
+    import torch
+    from torch.utils.data import DataLoader
+
+    table = read_labels(tone_clips(tmp_path, per_label=2, seconds=2.0))
+    config = Config().override(["crop_s=1", "melspecs_per_audio=2", "features_in_model=false", "n_mels=32",
+                                "n_mfcc=32"])
+    ds = RecordingDataset(table, np.arange(len(table)), config, train=True, seed=0)
+    feats, valid, _ = ds[0]
+    assert feats.shape == (2, 1, 32, 65) and feats.dtype == np.float32
+    batches = [torch.cat([b[0] for b in DataLoader(ds, batch_size=2, num_workers=w)]) for w in (0, 2)]
+    assert torch.equal(batches[0], batches[1])
