@@ -398,3 +398,68 @@ def test_dataset_bad_file_after_the_header_check(clips, mode):
     with pytest.warns(UserWarning, match="nan.wav"):
         crops, valid, target = dataset[i]
     assert np.isfinite(crops).all() and dataset.skipped == [str(nan)] and target.sum() == 1
+
+
+# ---- train CLI ---------------------------------------------------------------------------------
+TRAIN_ARGS = ["--set", "cnn_channels=4", "--set", "head_hidden=8", "--set", "n_mels=16", "--set", "n_mfcc=16",
+              "--set", "n_fft=512", "--set", "crop_s=1", "--set", "epochs=1", "--set", "batch_size=4",
+              "--set", "device=cpu", "--set", "amp=false"]
+
+
+def _train(data, out, *extra):
+    return ["train", "--data", data, "--out", out, "--log", Path(out).parent / "experiments.csv",
+            *TRAIN_ARGS, *extra]
+
+
+@pytest.mark.parametrize("case", ["missing_columns", "non_utf8", "escaping", "no_csv", "malformed_secondary",
+                                  "unknown_label"])
+def test_train_cli_bad_csv(tmp_path, clips, capsys, case):
+    pytest.importorskip("kit.train")
+    folder = clips.parent
+    if case == "malformed_secondary":
+        source, words = B.birdclef_folder(tmp_path / "bc", secondary="['b'"), ["train.csv", "secondary_labels"]
+    elif case == "unknown_label":
+        source = B.birdclef_folder(tmp_path / "bc")
+        B.sample_submission(source / "sample_submission.csv", ["b"], ["s_5"])
+        words = ["train.csv", "not in the label list"]
+    else:
+        source = {"missing_columns": lambda: B.csv_missing_columns(folder), "non_utf8": lambda: B.csv_non_utf8(folder),
+                  "escaping": lambda: B.csv_escaping(folder), "no_csv": lambda: folder / "none.csv"}[case]()
+        words = [source.name, {"missing_columns": "missing column", "non_utf8": "utf-8", "escaping": "escapes",
+                               "no_csv": "not found"}[case]]
+    assert_cli_error(_train(source, tmp_path / "runs" / "run"), capsys, *words)
+    assert not (tmp_path / "runs" / "run" / "last.ckpt").exists()
+
+
+def _clips_with_bad_files(clips) -> list:
+    folder = clips.parent / "clips"
+    bad = [B.make_zero_byte(folder), B.make_text_as_ogg(folder), B.make_nonfinite_wav(folder)]
+    clips.write_text(clips.read_text() + "".join(f"clips/{p.name},{'ab'[i % 2]}\n" for i, p in enumerate(bad)))
+    return bad
+
+
+def test_train_skips_bad_files_and_keeps_a_summary(tmp_path, clips, capsys):
+    """bad_files=skip (default): a warning lists them, training runs, train.log / run.json / the experiment
+    log keep the summary. The NaN file passes the header check and is skipped when first decoded."""
+    pytest.importorskip("kit.train")
+    import json
+
+    bad = _clips_with_bad_files(clips)
+    out = tmp_path / "runs" / "run"
+    with pytest.warns(UserWarning, match="skipping"):
+        rc, stdout, err = run_cli(_train(clips, out, "--set", "validate_on_train=true", "--set", "crop_s=5"),
+                                  capsys)  # 5 s crops read the 2 s files whole, NaN samples included
+    assert rc == 0, err
+    log = (out / "train.log").read_text()
+    summary = [line for line in log.splitlines() if line.startswith("skipped ")]
+    assert summary and all(p.name in summary[-1] for p in bad), log
+    assert len(json.loads((out / "run.json").read_text())["skipped"]) == 3
+    assert "skipped_files" in (out.parent / "experiments.csv").read_text().splitlines()[0]
+
+
+def test_train_stops_on_a_bad_file_when_asked(tmp_path, clips, capsys):
+    pytest.importorskip("kit.train")
+    bad = _clips_with_bad_files(clips)
+    err = assert_cli_error(_train(clips, tmp_path / "runs" / "run", "--set", "bad_files=stop"), capsys,
+                           "bad_files=stop")
+    assert any(p.name in err for p in bad[:2])
