@@ -11,11 +11,13 @@ says which happened. torchvision models get the same check, resized to their `im
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
 from kit.models.errors import ModelError, PretrainedWeightsError
-from kit.models.weights import _first_lines, load_into
+from kit.models.weights import first_lines, load_into
 
 TV_REFUSED = {"googlenet": "returns auxiliary outputs in training mode",
               "inception_v3": "returns auxiliary outputs in training mode and needs 299x299 inputs"}
@@ -41,33 +43,59 @@ def _timm_create(arch: str, in_chans: int, state_dict, path=None, **kwargs) -> n
 
     extra = dict(pretrained_cfg_overlay=dict(state_dict=dict(state_dict))) if state_dict is not None else {}
     try:
-        return timm.create_model(arch, pretrained=state_dict is not None, in_chans=in_chans, num_classes=0,
-                                 **extra, **kwargs)
+        net = timm.create_model(arch, pretrained=state_dict is not None, in_chans=in_chans, num_classes=0,
+                                **extra, **kwargs)
     except (RuntimeError, NotImplementedError, KeyError) as exc:
         if state_dict is None:
             raise
         raise PretrainedWeightsError(f"pretrained_path={path}: weights do not fit timm backbone {arch!r}: "
-                                     f"{_first_lines(exc)}") from exc
+                                     f"{first_lines(exc)}") from exc
+    if state_dict is not None:
+        check_fit(net, state_dict, f"timm backbone {arch!r}", path)
+    return net
+
+
+def check_fit(net: nn.Module, state_dict: dict, what: str, path) -> None:
+    """timm loads non-strictly once it drops the classifier: refuse a file that misses most of the backbone's
+    parameters (another architecture), warn when a few are left at their fresh initialization."""
+    names = [n for n, _ in net.named_parameters()]
+    missing = [n for n in names if n not in state_dict]
+    if len(missing) * 2 > len(names):
+        raise PretrainedWeightsError(f"pretrained_path={path}: weights do not fit {what}: {len(missing)} of its "
+                                     f"{len(names)} parameters are not in the file, e.g. {missing[:3]}")
+    if missing:
+        warnings.warn(f"pretrained_path={path}: {len(missing)} parameter(s) of {what} are not in the file and "
+                      f"keep their fresh initialization: {missing[:5]}", UserWarning, stacklevel=2)
+
+
+def _default_cfg(arch: str):
+    from timm.models import get_pretrained_cfg
+
+    try:
+        return get_pretrained_cfg(arch)
+    except RuntimeError:  # an architecture without registered cfgs (older timm)
+        return None
 
 
 def build_timm(arch: str, in_chans: int, height: int, width: int, state_dict=None, path=None) -> tuple:
     """(net, resize_hw or None, note, num_features) for a timm model name (tags like `.mim_in22k` allowed)."""
-    from timm.models import get_pretrained_cfg
-
-    cfg = get_pretrained_cfg(arch)
-    if cfg is None or not getattr(cfg, "fixed_input_size", False):
-        net = _timm_create(arch, in_chans, state_dict, path)
-        return net, None, "", dry_run(net, in_chans, height, width)
+    cfg = _default_cfg(arch)
+    fixed = bool(getattr(cfg, "fixed_input_size", False))
     try:
-        net = _timm_create(arch, in_chans, state_dict, path, img_size=(height, width))
+        size_kw = dict(img_size=(height, width)) if fixed else {}
+        net = _timm_create(arch, in_chans, state_dict, path, **size_kw)
         features = dry_run(net, in_chans, height, width)
-        return net, None, f"built for img_size=({height}, {width}), the spectrogram's size", features
+        return net, None, f"built for img_size=({height}, {width}), the spectrogram's size" if fixed else "", features
+    except PretrainedWeightsError:
+        if not fixed:
+            raise
+        first_error = "weights at that size"
     except Exception as exc:  # this model (or timm version) cannot take that size: resize instead
-        first_error = f"{type(exc).__name__}: {_first_lines(exc, 1)}"
-    size = tuple(int(s) for s in cfg.input_size[1:])
+        first_error = f"{type(exc).__name__}: {first_lines(exc, 1)}"
+    size = tuple(int(s) for s in (cfg.input_size[1:] if cfg is not None else (224, 224)))
     net = _timm_create(arch, in_chans, state_dict, path)
     features = dry_run(net, in_chans, *size)
-    note = (f"needs a fixed input size and cannot take {height}x{width} ({first_error}); "
+    note = (f"cannot take {height}x{width} ({first_error}); "
             f"spectrograms are resized to {size[0]}x{size[1]} (bilinear) inside the model")
     return net, size, note, features
 
@@ -87,7 +115,7 @@ def build_torchvision(arch: str, in_chans: int, height: int, width: int, state_d
     try:
         return net, None, "", dry_run(net, in_chans, height, width)
     except Exception as exc:
-        first_error = f"{type(exc).__name__}: {_first_lines(exc, 1)}"
+        first_error = f"{type(exc).__name__}: {first_lines(exc, 1)}"
     side = int(getattr(net, "image_size", 224))
     features = dry_run(net, in_chans, side, side)
     note = (f"cannot take {height}x{width} ({first_error}); spectrograms are resized to {side}x{side} "

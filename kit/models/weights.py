@@ -93,9 +93,9 @@ def load_into(net, state: dict, path, name: str) -> None:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise PretrainedWeightsError(f"pretrained_path={path}: weights do not fit backbone {name!r}: "
-                                     f"{_first_lines(exc)}") from exc
+                                     f"{first_lines(exc)}") from exc
 
 
-def _first_lines(exc: BaseException, n: int = 3) -> str:
+def first_lines(exc: BaseException, n: int = 3) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return " ".join(lines[:n])[:600]
