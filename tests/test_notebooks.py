@@ -1,0 +1,74 @@
+"""Notebooks run end to end (nbclient, the venv's python3 kernel) on a small BirdCLEF-layout folder:
+train.ipynb trains and writes best.ckpt; submit.ipynb writes the same submission.csv as `python -m kit predict`,
+and each window's probabilities equal the validation path's (split_crops -> crop_logits) to 1e-5."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import infer_helpers as H  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+pytest.importorskip("nbclient")
+pytest.importorskip("kit.models")
+
+
+def run_notebook(name: str, cwd: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    code = sum(len(c.source.splitlines()) for c in notebook.cells if c.cell_type == "code")
+    assert code <= 40, f"{name} has {code} lines of code"
+    NotebookClient(notebook, kernel_name="python3", timeout=240, resources={"metadata": {"path": str(cwd)}}).execute()
+
+
+@pytest.fixture(scope="module")
+def competition(esc50_clips, tmp_path_factory):
+    return H.make_competition_dir(esc50_clips, tmp_path_factory.mktemp("comp"), sample_extra_label="zz_unknown")
+
+
+def test_submit_notebook_matches_cli_and_validation_path(competition, tmp_path, monkeypatch):
+    comp, labels = competition
+    ckpt = H.tiny_checkpoint(tmp_path / "best.ckpt", labels=labels)
+    monkeypatch.setenv("KIT_PATH", str(ROOT))
+    monkeypatch.setenv("KIT_DATA", str(comp))
+    monkeypatch.setenv("KIT_CKPT", str(ckpt))
+    monkeypatch.setenv("KIT_OUT", str(tmp_path / "nb.csv"))
+    run_notebook("submit.ipynb", tmp_path)
+    from kit.cli import main
+
+    with pytest.warns(UserWarning, match="zz_unknown"):
+        assert main(["predict", "--checkpoint", str(ckpt), "--data", str(comp), "--out", str(tmp_path / "cli.csv")]) == 0
+    nb, cli = pd.read_csv(tmp_path / "nb.csv"), pd.read_csv(tmp_path / "cli.csv")
+    pd.testing.assert_frame_equal(nb, cli)
+    assert list(nb.columns) == ["row_id"] + labels + ["zz_unknown"] and (nb["zz_unknown"] == 0.0).all()
+    for audio in sorted((comp / "test_soundscapes").iterdir()):
+        rows = nb[nb.row_id.str.startswith(audio.stem + "_")]
+        expected = H.validation_probs(ckpt, audio)
+        assert len(rows) == len(expected) >= 3
+        assert np.abs(rows[labels].to_numpy() - expected).max() <= 1e-5
+
+
+def test_train_notebook_writes_a_checkpoint_that_predicts(competition, tmp_path, monkeypatch):
+    train = pytest.importorskip("kit.train")
+    if not hasattr(train, "train"):
+        pytest.skip("kit.train.train is not written yet")
+    comp, labels = competition
+    monkeypatch.setenv("KIT_PATH", str(ROOT))
+    monkeypatch.setenv("KIT_DATA", str(comp))
+    monkeypatch.setenv("KIT_OUT", str(tmp_path / "run"))
+    monkeypatch.setenv("KIT_SET", " ".join(H.TINY_SETS + ["epochs=1", "batch_size=4"]))
+    run_notebook("train.ipynb", tmp_path)
+    from kit.checkpoint import load_checkpoint
+    from kit.inference import predict_soundscapes
+
+    ckpt = load_checkpoint(tmp_path / "run" / "best.ckpt")
+    assert set(labels) <= set(ckpt.labels) and ckpt.config.model.cnn_channels == (4, 8)
+    frame = predict_soundscapes([tmp_path / "run" / "best.ckpt"], comp / "test_soundscapes", device="cpu")
+    assert len(frame) > 0 and list(frame.columns) == ["row_id"] + ckpt.labels
