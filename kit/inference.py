@@ -15,7 +15,7 @@ import argparse
 import os
 import time
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -24,7 +24,7 @@ import numpy as np
 from kit.audio import audio_info, iter_audio_files, window_count
 from kit.config import Config, ConfigError, InferConfig, resolve_key
 from kit.streaming import Prefetch, produce_windows, take_rows
-from kit.submission import BudgetGuard, row_ids
+from kit.submission import BudgetGuard, BudgetPlan, row_ids
 
 
 @dataclass
@@ -162,37 +162,7 @@ class _FileAcc:
         self.counts[first_row:end] += n_members
 
 
-@dataclass
-class _Plan:
-    """What is still to run; the guard shrinks it (TTA first, then ensemble members, never the first)."""
-
-    groups: list                        # [(AudioConfig, Runner)]
-    totals: list                        # windows per group (from file headers)
-    tta: str
-    done_units: float = 0.0
-    done_windows: list = field(default_factory=list)
-
-    def views(self, runner: Runner) -> int:
-        return len(runner.active()) * (2 if self.tta == "shift" else 1)
-
-    def remaining_units(self) -> float:
-        return sum(max(0, total - done) * self.views(runner)
-                   for (_, runner), total, done in zip(self.groups, self.totals, self.done_windows))
-
-    def shrink(self, guard: BudgetGuard) -> None:
-        while not guard.fits(self.done_units, self.remaining_units()):
-            if self.tta != "none":
-                self.tta = "none"
-                guard.note("time budget: the measured rate does not fit; test-time augmentation dropped")
-                continue
-            members = [m for _, runner in self.groups for m in runner.members if m.active]
-            if len(members) <= 1:
-                return
-            members[-1].active = False
-            guard.note(f"time budget: the measured rate does not fit; ensemble member {members[-1].path} dropped")
-
-
-def _run_group(index: int, plan: _Plan, files: list, accs: list, guard: Optional[BudgetGuard]) -> None:
+def _run_group(index: int, plan: BudgetPlan, files: list, accs: list, guard: Optional[BudgetGuard]) -> None:
     """Stream every file through the group's members until done, or until the budget runs out."""
     audio_cfg, runner = plan.groups[index]
     rows: dict = {fi: [] for fi in range(len(files))}
@@ -329,7 +299,7 @@ def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None
         groups.setdefault(m.config.audio, []).append(m)
     runners = [(cfg, Runner(ms, infer.infer_batch_size, device)) for cfg, ms in groups.items()]
     accs = [_FileAcc(p, _header_windows(p, members[0].config.audio)) for p in files]
-    plan = _Plan(runners, [sum(_header_windows(p, cfg) or 0 for p in files) for cfg, _ in runners], infer.tta,
+    plan = BudgetPlan(runners, [sum(_header_windows(p, cfg) or 0 for p in files) for cfg, _ in runners], infer.tta,
                  done_windows=[0] * len(runners))
     _set_threads(device)
     for index in range(len(runners)):

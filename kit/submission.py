@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -139,5 +140,35 @@ class BudgetGuard:
         warnings.warn(message, stacklevel=3)
 
 
+@dataclass
+class BudgetPlan:
+    """What is still to run; the guard shrinks it (TTA first, then ensemble members, never the first)."""
+
+    groups: list                        # [(AudioConfig, kit.inference.Runner)]
+    totals: list                        # windows per group (from file headers)
+    tta: str
+    done_units: float = 0.0
+    done_windows: list = field(default_factory=list)
+
+    def views(self, runner) -> int:
+        return len(runner.active()) * (2 if self.tta == "shift" else 1)
+
+    def remaining_units(self) -> float:
+        return sum(max(0, total - done) * self.views(runner)
+                   for (_, runner), total, done in zip(self.groups, self.totals, self.done_windows))
+
+    def shrink(self, guard: BudgetGuard) -> None:
+        while not guard.fits(self.done_units, self.remaining_units()):
+            if self.tta != "none":
+                self.tta = "none"
+                guard.note("time budget: the measured rate does not fit; test-time augmentation dropped")
+                continue
+            members = [m for _, runner in self.groups for m in runner.members if m.active]
+            if len(members) <= 1:
+                return
+            members[-1].active = False
+            guard.note(f"time budget: the measured rate does not fit; ensemble member {members[-1].path} dropped")
+
+
 __all__ = ["SubmissionError", "row_ids", "read_sample_labels", "align_labels", "empty_submission",
-           "validate_submission", "write_submission", "BudgetGuard"]
+           "validate_submission", "write_submission", "BudgetGuard", "BudgetPlan"]
