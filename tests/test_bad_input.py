@@ -463,3 +463,49 @@ def test_train_stops_on_a_bad_file_when_asked(tmp_path, clips, capsys):
     err = assert_cli_error(_train(clips, tmp_path / "runs" / "run", "--set", "bad_files=stop"), capsys,
                            "bad_files=stop")
     assert any(p.name in err for p in bad[:2])
+
+
+# ---- the shared edge cases through the soundscape and training paths -------------------------------
+def _linked_edge_cases(shared_data, folder: Path) -> list:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in sorted(B.EDGE_CASES):
+        (folder / name).symlink_to(shared_data / "edge_cases" / name)
+    return sorted(B.EDGE_CASES)
+
+
+def test_edge_cases_as_soundscapes(shared_data, tmp_path):
+    """Each real edge case predicted as a soundscape: rows computed, or fallback rows with a warning."""
+    inference = pytest.importorskip("kit.inference")
+    from kit.config import InferConfig
+    from kit.submission import validate_submission
+
+    names = _linked_edge_cases(shared_data, tmp_path / "test")
+    infer = InferConfig(infer_batch_size=4, fallback_prob=0.5)
+    with pytest.warns(UserWarning, match="empty_2c.wav"):
+        frame = inference.predict_soundscapes([B.tiny_member()], tmp_path / "test", infer, device="cpu")
+    validate_submission(frame)
+    for name in names:
+        rows = frame[frame.row_id.str.rsplit("_", n=1).str[0] == Path(name).stem][["a", "b", "c"]].to_numpy()
+        if name == "empty_2c.wav":  # 0 frames = 0 windows: no rows (the warning names it)
+            assert len(rows) == 0
+            continue
+        assert len(rows) >= 1, f"{name}: no rows"
+        fallback = (rows == 0.5).all()
+        assert fallback == (B.EDGE_CASES[name][0] == "error"), f"{name}: fallback={fallback}"
+
+
+def test_edge_cases_as_training_recordings(shared_data, tmp_path):
+    data = pytest.importorskip("kit.data")
+    from kit.config import Config
+
+    names = _linked_edge_cases(shared_data, tmp_path / "clips")
+    csv = tmp_path / "clips" / "labels.csv"
+    csv.write_text("filename,label\n" + "".join(f"{n},{'ab'[i % 2]}\n" for i, n in enumerate(names)))
+    with pytest.warns(UserWarning, match="empty_2c.wav"):
+        table, bad = data.check_files(data.read_labels(csv), "skip")
+    assert [Path(p).name for p, _ in bad] == ["empty_2c.wav"]
+    dataset = data.RecordingDataset(table, np.arange(len(table)), Config(), train=True)
+    for i in range(len(dataset)):
+        crops, valid, target = dataset[i]
+        assert crops.shape == (1, 160000) and np.isfinite(crops).all() and valid[0] > 0 and target.sum() == 1
+    assert dataset.skipped == []
