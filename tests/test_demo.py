@@ -22,7 +22,7 @@ def test_quick_demo_scores_far_above_chance(quick_demo):
     rows = {row["model"]: row for row in result["rows"]}
     chance, cnn = rows["chance"], rows["cnn"]
     assert chance["roc_auc"] == pytest.approx(0.5)
-    assert cnn["roc_auc"] > 0.8, cnn
+    assert cnn["roc_auc"] > 0.75, cnn
     assert cnn["cmap"] > chance["cmap"] + 0.1, (cnn, chance)
     assert cnn["accuracy"] > chance["accuracy"] + 0.25, (cnn, chance)
     assert cnn["windows_per_s"] > 0 and cnn["train_min"] > 0
