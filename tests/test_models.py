@@ -276,6 +276,19 @@ def test_pretrained_timm_weights_are_adapted_without_network(tmp_path):
     assert torch.equal(net.layer4[1].conv2.weight, imagenet.layer4[1].conv2.weight)
 
 
+def test_pretrained_fixed_size_model_gets_its_position_embedding_resampled(tmp_path):
+    import timm
+
+    imagenet = timm.create_model("eva02_tiny_patch14_224", pretrained=False)  # 16 x 16 patches + class token
+    path = tmp_path / "eva.pth"
+    torch.save(imagenet.state_dict(), path)
+    model = create_model(tiny("backbone=eva02_tiny", f"pretrained_path={path}"), num_classes=2)
+    net = model.backbone.net
+    assert model.backbone.resize_hw is None
+    assert net.pos_embed.shape[1] == 1 + (HEIGHT // 14) * (FRAMES // 14)  # resampled to the spectrogram grid
+    assert torch.equal(net.blocks[0].attn.qkv.weight, imagenet.blocks[0].attn.qkv.weight)
+
+
 def test_pretrained_torchvision_weights_from_safetensors(tmp_path):
     import torchvision
     from safetensors.torch import save_file
