@@ -43,13 +43,19 @@ def _peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _rate(fn, batches: list) -> float:
-    """Windows per second of `fn` over the batches, after one warm-up call."""
-    fn(batches[0])
-    start = time.perf_counter()
-    for batch in batches:
-        fn(batch)
-    return sum(len(b) for b in batches) / (time.perf_counter() - start)
+def _rates(fns: dict, batches: list, rounds: int = 1) -> dict:
+    """Windows per second of each fn, timed round robin batch by batch (fair on a shared machine)."""
+    seconds = {name: 0.0 for name in fns}
+    for fn in fns.values():
+        fn(batches[0])  # warm-up
+    for _ in range(rounds):
+        for batch in batches:
+            for name, fn in fns.items():
+                start = time.perf_counter()
+                fn(batch)
+                seconds[name] += time.perf_counter() - start
+    windows = rounds * sum(len(b) for b in batches)
+    return {name: windows / s for name, s in seconds.items()}
 
 
 def _make_checkpoint(backbone: str, num_classes: int, path: Path, sets: list) -> Path:
@@ -64,30 +70,34 @@ def _make_checkpoint(backbone: str, num_classes: int, path: Path, sets: list) ->
                                             state_dict=model.state_dict()))
 
 
-def _eager_and_onnx(ckpt: Path, member, batches: list, tmp: Path, results: dict) -> None:
+def _eager_fn(member):
     import torch
 
-    from kit.export import export_onnx, export_openvino, onnx_probs, onnx_session
     from kit.inference import member_probs
 
     def eager(batch):
         with torch.inference_mode():
             x = torch.from_numpy(batch)
-            return member_probs(member, x, torch.full((len(batch),), batch.shape[1]), "none")
+            return member_probs(member, x, torch.full((len(batch),), batch.shape[1]), "none").numpy()
+    return eager
 
-    results["model_only_wps"] = _rate(eager, batches)
-    onnx_path = export_onnx(ckpt, tmp / "model.onnx")
-    session = onnx_session(onnx_path)
-    results["onnx_wps"] = _rate(lambda b: onnx_probs(session, b), batches)
-    results["onnx_max_abs_diff"] = float(np.abs(eager(batches[0]).numpy() - onnx_probs(session, batches[0])).max())
+
+def _eager_and_onnx(ckpt: Path, member, batches: list, tmp: Path, results: dict) -> None:
+    from kit.export import export_onnx, export_openvino, onnx_probs, onnx_session
+
+    eager = _eager_fn(member)
+    session = onnx_session(export_onnx(ckpt, tmp / "model.onnx"))
+    fns = {"eager_wps": eager, "onnx_wps": lambda b: onnx_probs(session, b)}
     try:
         import openvino as ov
 
-        compiled = ov.Core().compile_model(str(export_openvino(onnx_path, tmp / "model.xml")), "CPU")
-        results["openvino_wps"] = _rate(lambda b: compiled([b])[0], batches)
+        compiled = ov.Core().compile_model(str(export_openvino(tmp / "model.onnx", tmp / "model.xml")), "CPU")
+        fns["openvino_wps"] = lambda b: compiled([b])[0]
     except ImportError:
         results["openvino_wps"] = None
         print("OpenVINO: skipped (the openvino package is not installed)")
+    results.update(_rates(fns, batches))
+    results["onnx_max_abs_diff"] = float(np.abs(eager(batches[0]) - onnx_probs(session, batches[0])).max())
 
 
 def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float = 60.0, batch_size: int = 32,
@@ -104,20 +114,26 @@ def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float 
         ckpt = _make_checkpoint(backbone, num_classes, tmp / "bench.ckpt",
                                 list(sets) + [f"infer_batch_size={batch_size}"])
         member = load_members([ckpt], "cpu")[0]
+        from kit.audio import iter_windows
+
+        batches = [b.crops for _, b in zip(range(model_batches), iter_windows(sound, member.config.audio,
+                                                                                batch_size))]
+        eager = _eager_fn(member)
+        before = _rates({"m": eager}, batches)["m"]
         results["rss_before_mb"] = _peak_rss_mb()
+        short = tile_soundscape(source, 1.0, tmp / "soundscape_1min.ogg")
+        predict_soundscapes([member], short, device="cpu")
+        results["peak_rss_1min_mb"] = _peak_rss_mb()
         start = time.perf_counter()
         frame = predict_soundscapes([member], sound, device="cpu")
         results["end_to_end_s"] = time.perf_counter() - start
         results["windows"] = len(frame)
         results["end_to_end_wps"] = len(frame) / results["end_to_end_s"]
         results["peak_rss_mb"] = _peak_rss_mb()
-        from kit.audio import iter_windows
-
-        batches = [b.crops for _, b in zip(range(model_batches), iter_windows(sound, member.config.audio,
-                                                                                batch_size))]
+        results["model_only_wps"] = (before + _rates({"m": eager}, batches)["m"]) / 2  # before and after
         _eager_and_onnx(ckpt, member, batches, tmp, results)
     results["e2e_over_model"] = results["end_to_end_wps"] / results["model_only_wps"]
-    results["onnx_over_eager"] = results["onnx_wps"] / results["model_only_wps"]
+    results["onnx_over_eager"] = results["onnx_wps"] / results["eager_wps"]
     return results
 
 
@@ -129,12 +145,13 @@ def _report(r: dict) -> str:
         f"inference benchmark: {r['backbone']}, {r['minutes']:g}-min soundscape ({r['windows']} windows of 5 s), "
         f"batch {r['batch_size']}, torch threads {torch.get_num_threads()}",
         f"  end to end (decode + features + model): {r['end_to_end_wps']:.1f} windows/s ({r['end_to_end_s']:.1f} s)",
-        f"  model only, eager:                      {r['model_only_wps']:.1f} windows/s",
-        f"  ONNX Runtime:                           {r['onnx_wps']:.1f} windows/s "
+        f"  model only, eager (before/after e2e):   {r['model_only_wps']:.1f} windows/s",
+        f"  eager vs ONNX Runtime, round robin:     {r['eager_wps']:.1f} vs {r['onnx_wps']:.1f} windows/s "
         f"(max |eager - onnx| = {r['onnx_max_abs_diff']:.1e})",
         f"  OpenVINO:                               {ov}",
         f"  end to end / model only = {r['e2e_over_model']:.2f};  ONNX / eager = {r['onnx_over_eager']:.2f}",
-        f"  peak RSS: {r['peak_rss_mb']:.0f} MB (after loading the model: {r['rss_before_mb']:.0f} MB)"])
+        f"  peak RSS: {r['peak_rss_mb']:.0f} MB after the {r['minutes']:g}-min soundscape, {r['peak_rss_1min_mb']:.0f} MB "
+        f"after a 1-min one, {r['rss_before_mb']:.0f} MB before (model loaded)"])
 
 
 def cli(argv) -> int:
