@@ -162,7 +162,7 @@ def _place(clip: np.ndarray, total: int, rng: np.random.Generator) -> tuple:
     return int(rng.integers(0, total - len(clip) + 1)), clip
 
 
-def mix_soundscape(pool: list, seconds: float, sample_rate_hz: int, settings: MixSettings,
+def mix_soundscape(seconds: float, sample_rate_hz: int, settings: MixSettings,
                    rng: np.random.Generator, next_clip) -> tuple:
     """(samples float32, events rows) of one soundscape; `next_clip()` -> (path, label, samples)."""
     total = int(round(seconds * sample_rate_hz))
@@ -275,7 +275,7 @@ def make_competition(clips_csv, out_dir, n_soundscapes: int = 4, soundscape_s: f
     for k in progress(range(n_soundscapes), desc="soundscapes"):
         stem = f"soundscape_{k:03d}"
         try:
-            x, events = mix_soundscape(holdout, soundscape_s, sample_rate_hz, settings, rng, next_clip)
+            x, events = mix_soundscape(soundscape_s, sample_rate_hz, settings, rng, next_clip)
         except AudioError as exc:
             raise CompetitionError(f"{clips_csv}: cannot mix clip {exc.path}: {exc.problem}") from exc
         write_ogg(out_dir / "test_soundscapes" / f"{stem}.ogg", x, sample_rate_hz)
