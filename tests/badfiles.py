@@ -52,6 +52,14 @@ def make_truncated_ogg(folder) -> Path:
     return path
 
 
+def make_truncated(folder, fmt: str) -> Path:
+    """A 20 s WAV or FLAC cut at half its bytes: the header promises more frames than the file holds."""
+    path = write(Path(folder) / f"truncated.{fmt.lower()}", tone(20.0), fmt=fmt)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
 def make_header_only_ogg(folder) -> Path:
     """Only the first 60 bytes of an OGG file: the header itself is cut."""
     full = write(Path(folder) / "full_for_header.ogg", tone(1.0))
@@ -118,6 +126,8 @@ AUDIO_CASES = [
     ("missing", make_missing, "error", "not found"),
     ("zero_byte", make_zero_byte, "error", "empty"),
     ("truncated_ogg", make_truncated_ogg, "ok", "decodes the part that is there"),
+    ("truncated_wav", lambda d: make_truncated(d, "WAV"), "ok", "the frames that are there"),
+    ("truncated_flac", lambda d: make_truncated(d, "FLAC"), "error", "cannot decode"),
     ("header_only_ogg", make_header_only_ogg, "error", "not a readable audio file"),
     ("garbage_ogg", make_garbage_ogg, "error", "not a readable audio file"),
     ("text_as_ogg", make_text_as_ogg, "error", "not a readable audio file"),
