@@ -67,13 +67,13 @@ def check_no_credentials(folder) -> None:
 def _copy_checkpoints(checkpoints, folder: Path) -> list:
     from kit.checkpoint import load_checkpoint
 
-    folder.mkdir(parents=True)
-    names = []
-    for i, ckpt in enumerate(checkpoints):
-        ckpt = Path(ckpt)
-        load_checkpoint(ckpt)  # refuse a corrupt or foreign-version checkpoint now, not on Kaggle
+    for ckpt in map(Path, checkpoints):  # refuse a corrupt or foreign-version checkpoint now, not on Kaggle
+        load_checkpoint(ckpt)
         if _is_credential(ckpt.name):
             raise BundleError(f"{ckpt}: a checkpoint name that looks like a credential file; rename it")
+    folder.mkdir(parents=True)
+    names = []
+    for i, ckpt in enumerate(map(Path, checkpoints)):
         name = ckpt.name if ckpt.name not in names else f"{i}_{ckpt.name}"
         shutil.copy2(ckpt, folder / name)
         names.append(name)
@@ -101,8 +101,8 @@ def make_bundle(checkpoints, out_dir, user: str = "", slug: str = "kit-bundle",
         raise BundleError(f"{out_dir}: output folder exists and is not empty; choose a new one")
     user = user or os.environ.get("KAGGLE_USERNAME", "") or "YOUR_KAGGLE_USERNAME"
     dataset, kernel = out_dir / "dataset", out_dir / "kernel"
-    shutil.copytree(Path(kit.__file__).resolve().parent, dataset / "kit", ignore=_ignore)
     names = _copy_checkpoints(checkpoints, dataset / "checkpoints")
+    shutil.copytree(Path(kit.__file__).resolve().parent, dataset / "kit", ignore=_ignore)
     meta = {"title": slug, "id": f"{user}/{slug}", "licenses": [{"name": "CC0-1.0"}]}
     (dataset / "dataset-metadata.json").write_text(json.dumps(meta, indent=2))
     kernel.mkdir(parents=True)
