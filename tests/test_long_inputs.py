@@ -18,7 +18,7 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 import badfiles as B  # noqa: E402
 
-# Runs in a fresh interpreter: peak RSS (ru_maxrss) after the imports, then after predicting the file.
+# Runs in a fresh interpreter: peak RSS (VmHWM / ru_maxrss) after the imports, then after predicting the file.
 PREDICT_SCRIPT = r"""
 import json, resource, sys, time
 import torch
@@ -27,7 +27,14 @@ from kit.config import Config, InferConfig
 from kit.inference import predict_soundscapes
 torch.set_num_threads(1)
 member = B.tiny_member()
-peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
+def peak():
+    # MiB. Linux: VmHWM, the high-water mark of this process image. ru_maxrss (the fallback elsewhere) is
+    # carried across fork+exec on Linux, so inside a big pytest process it reports the parent's size.
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 before, t0 = peak(), time.perf_counter()
 frame = predict_soundscapes([member], sys.argv[1], InferConfig(infer_batch_size=32), device="cpu")
 print(json.dumps({"rows": len(frame), "mb_after_imports": before, "mb_peak": peak(),
