@@ -277,3 +277,23 @@ def tiny_member(labels=("a", "b", "c"), config=None, oom_above: int = 0, seed: i
 
     config = config or Config()
     return Member.from_model(TinyWave(), config, list(labels), device="cpu", path=f"tiny-{seed}")
+
+
+# ---- command-line helpers shared by the bad-input tests -------------------------------------------------
+def run_cli(argv, capsys) -> tuple:
+    """(exit code, stdout, stderr) of `python -m kit ...` run in this process."""
+    from kit.cli import main
+
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_cli_error(argv, capsys, *words) -> str:
+    """The CLI exits 2 with `error: ...` holding every one of `words` (file names, problems), no traceback."""
+    rc, _, err = run_cli(argv, capsys)
+    assert rc == 2 and err.startswith("error: "), f"rc={rc}, stderr={err[-500:]}"
+    assert "Traceback" not in err
+    for word in words:
+        assert str(word).lower() in err.lower(), f"{word!r} not in: {err}"
+    return err
