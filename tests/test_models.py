@@ -133,6 +133,23 @@ def test_head_dropout_present():
     assert bare.head.classifier.in_features == bare.backbone.num_features
 
 
+def test_cnn_keeps_frequency_so_it_can_tell_pitch():
+    """A horizontal line moved by a multiple of the pooling stride: pooling over frequency would give the
+    same features (convolutions are shift-invariant); the CNN keeps frequency bins, so they differ."""
+    from kit.models.builtin import CompactCNN
+
+    torch.manual_seed(0)
+    cnn = CompactCNN(1, (4, 8), height=HEIGHT).eval()
+    assert cnn.num_features == 2 * 8 * (HEIGHT // 4)
+    low, high = torch.zeros(2, 1, 1, HEIGHT, FRAMES)
+    low[..., 8, :], high[..., 16, :] = 1.0, 1.0
+    with torch.no_grad():
+        a, b = cnn(low), cnn(high)
+    assert a.shape == (1, cnn.num_features)
+    assert (a - b).abs().max() > 0.1 * a.abs().max()
+    assert torch.allclose(a.reshape(2, 8, -1).sum(-1), b.reshape(2, 8, -1).sum(-1), atol=1e-4)  # same, shifted
+
+
 def test_single_crop_batch_trains_and_evaluates():
     model = create_model(tiny(), num_classes=3)
     bn = model.head.blocks[0].bn

@@ -107,7 +107,7 @@ def build_backbone(config, state_dict=None, path=None) -> Backbone:
         built = external.build_torchvision(arch, chans, height, frames, state_dict, path)
         return Backbone(*_named(built, TV_PREFIX + arch))
     if kind == "cnn":
-        net = CompactCNN(chans, m.cnn_channels)
+        net = CompactCNN(chans, m.cnn_channels, height)
         name = f"cnn({','.join(map(str, m.cnn_channels))})"
     else:
         net = SpectrogramRNN(chans, height, m.rnn_hidden, m.rnn_type)

@@ -11,13 +11,15 @@ from kit.models.errors import ModelError
 
 
 class CompactCNN(nn.Module):
-    """conv3x3 -> BatchNorm -> ReLU -> maxpool(2) per width in `channels`, then the mean over frequency and
-    the mean and max over time, concatenated: num_features = 2 * channels[-1].
+    """conv3x3 -> BatchNorm -> ReLU -> maxpool(2) per width in `channels`; then each time step's
+    (channels x remaining frequency bins) values, averaged and max-pooled over time and concatenated:
+    num_features = 2 * channels[-1] * ceil(height / 2**len(channels)).
 
-    Pooling uses ceil_mode, so inputs smaller than 2**len(channels) on an axis still work.
+    Frequency is kept (not averaged away): convolutions are shift-invariant along frequency, so pooling over it
+    would make a small CNN blind to pitch. Pooling uses ceil_mode, so small inputs still work.
     """
 
-    def __init__(self, in_chans: int, channels):
+    def __init__(self, in_chans: int, channels, height: int):
         super().__init__()
         channels = tuple(int(c) for c in channels)
         if not channels or min(channels) < 1:
@@ -28,10 +30,16 @@ class CompactCNN(nn.Module):
                        nn.ReLU(inplace=True), nn.MaxPool2d(2, ceil_mode=True)]
             prev = width
         self.features = nn.Sequential(*layers)
-        self.num_features = 2 * prev
+        self.height = int(height)
+        bins = self.height
+        for _ in channels:
+            bins = -(-bins // 2)
+        self.num_features = 2 * prev * bins
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x).mean(dim=2)  # (N, C, T')
+        if x.shape[2] != self.height:
+            raise ValueError(f"cnn backbone was built for spectrograms {self.height} bins high, got {x.shape[2]}")
+        x = self.features(x).flatten(1, 2)  # (N, C * H', T')
         return torch.cat([x.mean(dim=-1), x.amax(dim=-1)], dim=1)
 
 
