@@ -302,7 +302,7 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
     labels, train_set, valid_set, bad = prepare_data(config, data, log)
     steps = len(make_loader(train_set, config, dist, device, 0, train=True))
     model, opt, sched, scaler = build(config, labels, device, dist, steps)
-    state = {"epoch": 0, "history": [], "best_score": -math.inf, "best_epoch": 0, "skipped": bad}
+    state = {"epoch": 0, "history": [], "best_score": [-math.inf, -math.inf], "best_epoch": 0, "skipped": bad}
     if resume:
         state = restore_state(load_resume(out_dir, config, labels), model, opt, sched, scaler)
         log(f"resumed from {out_dir / 'last.ckpt'} after epoch {state['epoch']}")
@@ -326,7 +326,8 @@ def run_epoch(epoch, config, model, optim, datasets, device, dist, state, log, o
     valid = evaluate(_unwrap(model), make_loader(datasets[1], config, dist, device, epoch, train=False), device)
     row.update({f"valid_{k}": v for k, v in valid.items()})
     row.update(lr=sched.get_last_lr()[0], epoch_s=time.perf_counter() - start)
-    score = valid.get("cmap", -row["train_loss"])  # no valid set: the lowest train loss is "best"
+    # best = highest valid cmAP, ties to the lower valid loss; no valid set: the lowest train loss
+    score = [valid["cmap"], -valid["loss"]] if valid else [-row["train_loss"], 0.0]
     state["skipped"] = sorted(set(state["skipped"]) | set(datasets[0].skipped) | set(datasets[1].skipped))
     state["history"].append(row)
     state["epoch"] = epoch
