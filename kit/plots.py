@@ -59,18 +59,21 @@ def plot_grid(values: dict, axes: list, path, metric: str) -> Path:
         grid = [[values.get((r, c), math.nan) for c in cols] for r in rows]
         fig, axis = plt.subplots(figsize=(1.6 + 1.3 * len(cols), 1.2 + 0.8 * len(rows)))
         image = axis.imshow(grid, cmap="viridis", aspect="auto")
+        finite = [v for line in grid for v in line if not math.isnan(v)] or [0.0]
+        middle = (min(finite) + max(finite)) / 2
         axis.set_xticks(range(len(cols)), [str(c) for c in cols])
         axis.set_yticks(range(len(rows)), [str(r) for r in rows])
         axis.set(xlabel=col_key, ylabel=row_key, title=metric)
         for i, line in enumerate(grid):
             for j, score in enumerate(line):
                 axis.text(j, i, "n/a" if math.isnan(score) else f"{score:.3f}", ha="center", va="center",
-                          color="white", fontsize=9)
+                          color="black" if score > middle else "white", fontsize=9)
         fig.colorbar(image, ax=axis)
         return _save(fig, path)
     names = [" ".join(f"{k}={v}" for (k, _), v in zip(axes, combo)) for combo in values]
     fig, axis = plt.subplots(figsize=(max(4.0, 0.9 * len(names) + 1), 3.6))
-    axis.bar(range(len(names)), list(values.values()))
+    bars = axis.bar(range(len(names)), list(values.values()))
+    axis.bar_label(bars, fmt="%.3f", fontsize=8)
     axis.set_xticks(range(len(names)), names, rotation=30 if len(names) > 3 else 0, ha="right", fontsize=8)
     axis.set(ylabel=metric, title=metric)
     return _save(fig, path)
