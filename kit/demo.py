@@ -138,7 +138,8 @@ def cli(argv) -> int:
                         help="model backbone (repeatable: one row per backbone; default cnn)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="training epochs (default 12, quick 10)")
-    parser.add_argument("--soundscapes", type=int, help="number of test soundscapes (default 4 of 60 s, quick 4 of 30 s)")
+    parser.add_argument("--soundscapes", type=int,
+                        help="number of test soundscapes (default 4 of 60 s, quick 4 of 30 s)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the logistic-regression baseline")
     add_config_arguments(parser)
     args = parser.parse_args(argv)
