@@ -41,8 +41,8 @@ def demo_config(plan: DemoPlan, backbone: str, seed: int, overrides=()) -> Confi
     base = [f"backbone={backbone}", f"epochs={plan.epochs}", f"n_mels={plan.n_mels}",
             f"n_mfcc={min(plan.n_mels, 32)}", "n_fft=1024",
             "cnn_channels=" + ",".join(map(str, plan.cnn_channels)), "head_hidden=64", "rnn_hidden=64",
-            "batch_size=8", "lr=1e-2", "warmup_frac=0.1", "validate_on_train=true", f"seed={seed}", f"split_seed={seed}",
-            "valid_frac=0.2", "max_params_m=30", "over_budget=warn"]
+            "batch_size=8", "lr=1e-2", "warmup_frac=0.1", "validate_on_train=true", "valid_frac=0.2",
+            f"seed={seed}", f"split_seed={seed}", "max_params_m=30", "over_budget=warn"]
     return Config().override(base + list(overrides))
 
 
