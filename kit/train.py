@@ -111,20 +111,22 @@ def make_scaler(use_amp: bool):
 
 
 def make_loader(dataset, config: Config, dist: Dist, device, epoch: int, train: bool):
-    """Shuffle order from a generator seeded by (seed, epoch): reproducible, and resumable mid-run."""
+    """Training order = a permutation from np.random.default_rng([seed, epoch]) (split over the ranks under
+    DDP), so it is the same for any num_workers and after a resume. The loader's generator (worker seeds) is
+    seeded too: the global torch RNG is never drawn from."""
     from torch.utils.data import DataLoader
-    from torch.utils.data.distributed import DistributedSampler
 
     t = config.train
     dataset.set_epoch(epoch)
+    order = np.arange(len(dataset))
+    if train:
+        order = np.random.default_rng([t.seed, epoch]).permutation(len(dataset))
+        if dist.world > 1:  # pad to a multiple of the ranks (as DistributedSampler does), then deal out
+            order = np.resize(order, math.ceil(len(order) / dist.world) * dist.world)[dist.rank::dist.world]
     generator = torch.Generator().manual_seed(t.seed * 100003 + epoch)
-    sampler = None
-    if train and dist.world > 1:
-        sampler = DistributedSampler(dataset, dist.world, dist.rank, shuffle=True, seed=t.seed)
-        sampler.set_epoch(epoch)
     return DataLoader(dataset, batch_size=t.batch_size // dist.world if train else t.batch_size,
-                      shuffle=train and sampler is None, sampler=sampler, num_workers=t.num_workers,
-                      pin_memory=t.pin_memory and device.type == "cuda", generator=generator, drop_last=False)
+                      sampler=order.tolist(), num_workers=t.num_workers, generator=generator, drop_last=False,
+                      pin_memory=t.pin_memory and device.type == "cuda")
 
 
 def _to(batch, device) -> list:
