@@ -28,6 +28,7 @@ from kit.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from kit.config import Config, add_config_arguments, config_from_args
 from kit.data import RecordingDataset, check_files, read_labels, split_table
 from kit.metrics import summarize
+from kit.models import count_parameters
 from kit.utils import atomic_write_text, pick_device, progress, seed_everything
 
 RESUME_MAY_DIFFER = {"train.device", "train.num_workers", "train.pin_memory"}  # no effect on the result
@@ -310,7 +311,7 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
         log(f"resumed from {out_dir / 'last.ckpt'} after epoch {state['epoch']}")
     if dist.main:
         atomic_write_text(out_dir / "config.json", config.to_json())
-    log(f"model: {config.model.backbone} {sum(p.numel() for p in model.parameters()):,} parameters | device "
+    log(f"model: {config.model.backbone} {count_parameters(_unwrap(model)):,} parameters | device "
         f"{device} x{dist.world} | AMP {scaler is not None} | {steps} steps/epoch")
     last_epoch = config.train.epochs if stop_after is None else min(config.train.epochs, state["epoch"] + stop_after)
     for epoch in range(state["epoch"] + 1, last_epoch + 1):
@@ -357,7 +358,7 @@ def finish(config, model, device, dist, state, log, out_dir, data, log_path) -> 
     result = {"best": str(out_dir / "best.ckpt"), "last": str(out_dir / "last.ckpt"),
               "metrics": {k[len("valid_"):]: v for k, v in best.items() if k.startswith("valid_")},
               "history": history, "best_epoch": state["best_epoch"], "skipped": state["skipped"],
-              "params": sum(p.numel() for p in model.parameters()),
+              "params": count_parameters(_unwrap(model)),
               "epoch_s": float(np.mean([h["epoch_s"] for h in history])) if history else math.nan,
               "infer_ms_per_window": time_inference(_unwrap(model), config, device), "log": ""}
     if state["skipped"]:
