@@ -91,8 +91,8 @@ def sweep(base: Config, data, out_dir, axes: list, metric: str = "cmap") -> dict
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m kit sweep", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train a grid of configs; writes OUT/<run>/..., OUT/sweep.csv, sweep.md, sweep.png and "
-                    "OUT/experiments.csv/.md")
+        description="Train a grid of configs; writes OUT/<run>/..., OUT/sweep.csv, sweep.md, sweep.png\n"
+                    "(heat-map for 2 keys, bars otherwise) and OUT/experiments.csv/.md")
     parser.add_argument("--data", required=True, help="BirdCLEF-layout folder or a filename,label CSV")
     parser.add_argument("--out", required=True, help="sweep folder")
     parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",

@@ -385,8 +385,9 @@ def finish(config, model, device, dist, state, log, out_dir, data, log_path) -> 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m kit train", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train a model; writes OUT/best.ckpt, last.ckpt, curves.png, config.json, train.log, "
-                    "run.json and a row of the experiment log. Multi-GPU: torchrun --nproc_per_node N -m kit train")
+        description="Train a model; writes OUT/best.ckpt, last.ckpt, curves.png, config.json, train.log,\n"
+                    "run.json and a row of the experiment log.\n"
+                    "Multi-GPU: torchrun --nproc_per_node N -m kit train ... (batch_size is the global batch)")
     parser.add_argument("--data", required=True, help="BirdCLEF-layout folder or a filename,label CSV")
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument("--resume", action="store_true", help="continue OUT/last.ckpt (same config and labels)")
