@@ -32,7 +32,8 @@ import pandas as pd
 
 from kit.audio import AudioError, audio_info, load_audio
 from kit.submission import row_ids
-from kit.utils import atomic_write_bytes, atomic_write_csv, atomic_write_text, progress, resolve_inside
+from kit.utils import (atomic_write_bytes, atomic_write_csv, atomic_write_text, progress, read_csv_checked,
+                       resolve_inside)
 
 FRAME_S = 0.02
 
@@ -58,16 +59,8 @@ class MixSettings:
 def read_clips(clips_csv, group_column: str = "auto") -> pd.DataFrame:
     """DataFrame(path, label, group) from a `filename,label[,...]` CSV; paths relative to the CSV."""
     clips_csv = Path(clips_csv)
-    if not clips_csv.is_file():
-        raise FileNotFoundError(f"{clips_csv}: clip list not found")
-    try:
-        table = pd.read_csv(clips_csv, dtype=str, keep_default_na=False)
-    except Exception as exc:
-        raise CompetitionError(f"{clips_csv}: not a readable CSV ({type(exc).__name__}: {exc})") from exc
-    missing = [c for c in ("filename", "label") if c not in table.columns]
-    if missing:
-        raise CompetitionError(f"{clips_csv}: missing column(s) {missing}; found {list(table.columns)} "
-                               f"(need filename,label with filenames relative to the CSV)")
+    table = read_csv_checked(clips_csv, "clip list (filename,label; filenames relative to the CSV)",
+                             CompetitionError, required=("filename", "label"), dtype=str, keep_default_na=False)
     if table.empty:
         raise CompetitionError(f"{clips_csv}: holds no clips")
     if group_column == "auto":

@@ -26,7 +26,7 @@ import pandas as pd
 
 from kit.audio import AudioError, audio_info, load_crops
 from kit.config import Config, DataConfig
-from kit.utils import progress, resolve_inside
+from kit.utils import progress, read_csv_checked, resolve_inside
 
 METADATA_NAMES = ("train_metadata.csv", "train.csv")
 
@@ -55,12 +55,7 @@ class RecordingTable:
 def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: label CSV not found")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc}); save the CSV as UTF-8") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot parse CSV ({exc})") from exc
+    frame = read_csv_checked(path, "label CSV", DataError, dtype=str, keep_default_na=False)
     if frame.empty:
         raise DataError(f"{path}: holds no rows")
     return frame

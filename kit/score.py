@@ -15,18 +15,12 @@ import pandas as pd
 
 from kit.metrics import summarize
 from kit.submission import SubmissionError
+from kit.utils import read_csv_checked
 
 
 def _read(path, what: str) -> pd.DataFrame:
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} {path} not found")
-    try:
-        frame = pd.read_csv(path, dtype={"row_id": str})
-    except Exception as exc:
-        raise SubmissionError(f"{what} {path}: not a readable CSV ({type(exc).__name__}: {exc})") from exc
-    if "row_id" not in frame.columns:
-        raise SubmissionError(f"{what} {path}: no row_id column (columns: {list(frame.columns)[:5]} ...)")
+    frame = read_csv_checked(path, what, SubmissionError, required=("row_id",), dtype={"row_id": str})
     dup = frame["row_id"][frame["row_id"].duplicated()]
     if len(dup):
         raise SubmissionError(f"{what} {path}: {len(dup)} duplicate row_id(s), e.g. {dup.iloc[0]!r}")

@@ -38,15 +38,10 @@ def row_ids(stem: str, end_s: Sequence[float]) -> list:
 
 def read_sample_labels(sample_csv) -> tuple:
     """(label columns in order, sample DataFrame) from sample_submission.csv."""
-    import pandas as pd
+    from kit.utils import read_csv_checked
 
     path = Path(sample_csv)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: sample_submission.csv not found (it gives the label columns)")
-    try:
-        sample = pd.read_csv(path)
-    except Exception as exc:  # not UTF-8, empty, ragged rows ...
-        raise SubmissionError(f"{path}: not a readable CSV ({type(exc).__name__}: {exc})") from exc
+    sample = read_csv_checked(path, "sample_submission.csv (it gives the label columns)", SubmissionError)
     if sample.columns[0] != "row_id" or len(sample.columns) < 2:
         raise SubmissionError(f"{path}: expected columns row_id, <label>, ... got {list(sample.columns)[:5]}")
     return [str(c) for c in sample.columns[1:]], sample

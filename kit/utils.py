@@ -85,3 +85,23 @@ def resolve_inside(root, relative) -> Path:
     if target != root and root not in target.parents:
         raise ValueError(f"path {relative!r} escapes its data folder {root}; refusing it")
     return target
+
+
+def read_csv_checked(path, what: str, error=ValueError, required=(), **read_kwargs):
+    """A CSV as a DataFrame; a missing file, non-UTF-8 text, an unparsable file or missing `required` columns
+    raise an error (`error` class; FileNotFoundError when absent) that names the file and the problem."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {what} not found")
+    try:
+        frame = pd.read_csv(path, **read_kwargs)
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: {what} is not UTF-8 text ({exc}); save it as UTF-8") from exc
+    except Exception as exc:  # empty file, ragged rows, binary junk ...
+        raise error(f"{path}: {what} is not a readable CSV ({type(exc).__name__}: {exc})") from exc
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise error(f"{path}: {what} is missing column(s) {missing}; found {list(frame.columns)[:8]}")
+    return frame

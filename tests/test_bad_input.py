@@ -166,7 +166,7 @@ def solution(tmp_path):
 SUBMISSIONS = {
     "missing_label_column": ("row_id,a\ns1_5,0.9\ns1_10,0.1\ns1_15,0.5\n", "missing 1 label column"),
     "unknown_label": ("row_id,a,b,zz\ns1_5,0.9,0.1,0\ns1_10,0.1,0.8,0\ns1_15,0.5,0.5,0\n", "not in the solution"),
-    "no_row_id": ("id,a,b\ns1_5,0.9,0.1\n", "no row_id"),
+    "no_row_id": ("id,a,b\ns1_5,0.9,0.1\n", "missing column(s) ['row_id']"),
     "duplicated_rows": ("row_id,a,b\ns1_5,0.9,0.1\ns1_5,0.9,0.1\ns1_10,0.1,0.8\ns1_15,0.5,0.5\n", "duplicate"),
     "missing_rows": ("row_id,a,b\ns1_5,0.9,0.1\n", "missing 2 row_id"),
     "nan_value": ("row_id,a,b\ns1_5,0.9,0.1\ns1_10,,0.8\ns1_15,0.5,0.5\n", "nan"),

@@ -83,7 +83,7 @@ def _broken(small, edit):
     (lambda f: f.assign(a=[0.1, np.nan, 0.3]), "NaN"),
     (lambda f: pd.concat([f, f.iloc[[0]]]), "duplicate row_id"),
     (lambda f: f.assign(a=["0.1", "high", "0.3"]), "non-numeric"),
-    (lambda f: f.drop(columns=["row_id"]), "no row_id column"),
+    (lambda f: f.drop(columns=["row_id"]), r"missing column\(s\) \['row_id'\]"),
 ])
 def test_validation_errors_are_clear(small, edit, message):
     path, sol = _broken(small, edit)
