@@ -17,13 +17,14 @@ from kit import export  # noqa: E402
 from kit.features import hann_window, power_spectrogram  # noqa: E402
 
 
+@pytest.mark.parametrize("impl", ["fft", "dft", "onnx"])
 @pytest.mark.parametrize("pad_mode", ["constant", "reflect"])
-def test_dft_conv_matches_torch_stft(shared_data, pad_mode):
+def test_exportable_stfts_match_torch_stft(shared_data, pad_mode, impl):
     from kit.audio import load_audio
 
     x = torch.from_numpy(load_audio(shared_data / "field" / "birds_10s.ogg", 32000, duration_s=2.0))[None]
     ref = power_spectrogram(x, 2048, 500, hann_window(2048), pad_mode)
-    got = export.dft_power_spectrogram(x, 2048, 500, hann_window(2048), pad_mode)
+    got = export.STFT_IMPLS[impl](x, 2048, 500, hann_window(2048), pad_mode)
     assert got.shape == ref.shape
     assert float((got - ref).abs().max() / ref.abs().max()) < 1e-5
 
@@ -38,6 +39,9 @@ def test_onnx_matches_eager_on_real_audio(shared_data, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "parity" in out and ("OpenVINO" in out or "m.xml" in out)
     assert export.parity(ckpt, tmp_path / "m.onnx", audio, n_windows=3) <= 1e-4
+    for stft in ("fft", "onnx", "dft"):  # every graph, explicitly (auto picks fft, falls back to dft)
+        path = export.export_onnx(ckpt, tmp_path / f"m_{stft}.onnx", stft=stft)
+        assert export.parity(ckpt, path, audio, n_windows=3) <= 1e-4
     # dynamic batch: a different batch size than the export example runs too
     wave = np.random.default_rng(0).standard_normal((5, 160000)).astype(np.float32) * 0.1
     probs = export.onnx_probs(export.onnx_session(tmp_path / "m.onnx"), wave)
