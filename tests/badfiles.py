@@ -42,14 +42,19 @@ def make_zero_byte(folder) -> Path:
     return path
 
 
-def make_truncated_ogg(folder) -> Path:
-    """An OGG Vorbis file cut after its headers and a little audio (a download that stopped)."""
-    full = write(Path(folder) / "full_for_truncation.ogg", tone(3.0))
+def _cut_ogg(folder, name: str, seconds: float, keep_bytes) -> Path:
+    """An OGG Vorbis tone of `seconds`, cut to its first keep_bytes(total bytes) bytes, saved as `name`."""
+    full = write(Path(folder) / f"full_for_{name}", tone(seconds))
     data = full.read_bytes()
     full.unlink()
-    path = Path(folder) / "truncated.ogg"
-    path.write_bytes(data[: max(200, len(data) // 3)])
+    path = Path(folder) / name
+    path.write_bytes(data[: keep_bytes(len(data))])
     return path
+
+
+def make_truncated_ogg(folder) -> Path:
+    """An OGG Vorbis file cut after its headers and a little audio (a download that stopped)."""
+    return _cut_ogg(folder, "truncated.ogg", 3.0, lambda n: max(200, n // 3))
 
 
 def make_truncated(folder, fmt: str) -> Path:
@@ -62,12 +67,7 @@ def make_truncated(folder, fmt: str) -> Path:
 
 def make_header_only_ogg(folder) -> Path:
     """Only the first 60 bytes of an OGG file: the header itself is cut."""
-    full = write(Path(folder) / "full_for_header.ogg", tone(1.0))
-    data = full.read_bytes()
-    full.unlink()
-    path = Path(folder) / "header_only.ogg"
-    path.write_bytes(data[:60])
-    return path
+    return _cut_ogg(folder, "header_only.ogg", 1.0, lambda n: 60)
 
 
 def make_garbage_ogg(folder) -> Path:
