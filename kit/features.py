@@ -80,6 +80,19 @@ def power_spectrogram(x: torch.Tensor, n_fft: int, hop_length: int, window: torc
     return spec.real.square() + spec.imag.square()
 
 
+def mel_power(x: torch.Tensor, n_fft: int, hop_length: int, window: torch.Tensor, pad_mode: str,
+              mel_fb: torch.Tensor) -> torch.Tensor:
+    """(N, samples) -> (N, n_mels, frames) mel power. kit.export swaps in an exportable equivalent."""
+    power = power_spectrogram(x, n_fft, hop_length, window, pad_mode)
+    return torch.matmul(power.transpose(-1, -2), mel_fb).transpose(-1, -2)
+
+
+def cpu_chunk_items(n_fft: int, frames: int, max_bins: int = 1 << 19) -> int:
+    """Items per front-end call on the CPU: one 5 s crop's STFT (321 x 1025 bins) at a time stays in cache and
+    runs ~3x faster per item than 32 at once (python -m kit bench features); short crops are grouped."""
+    return max(1, max_bins // (frames * (n_fft // 2 + 1)))
+
+
 def power_to_db(power: torch.Tensor, top_db: Optional[float]) -> torch.Tensor:
     """10 log10(max(power, 1e-10)), clamped per item (last two dims) to `top_db` below the item's maximum."""
     db = 10.0 * torch.log10(power.clamp_min(AMIN))
@@ -132,7 +145,12 @@ class FeatureExtractor(nn.Module):
     def forward(self, wave: torch.Tensor, valid_samples: Optional[torch.Tensor] = None) -> torch.Tensor:
         lead, n = wave.shape[:-1], wave.shape[-1]
         x = wave.reshape(-1, n).float()
-        if x.is_cuda:
+        chunk = cpu_chunk_items(self.features.n_fft, self.frames(n))
+        if x.device.type == "cpu" and x.shape[0] > chunk and not torch.jit.is_tracing():
+            valid = None if valid_samples is None else torch.as_tensor(valid_samples).reshape(-1)
+            out = torch.cat([self._features(x[i:i + chunk], None if valid is None else valid[i:i + chunk])
+                             for i in range(0, x.shape[0], chunk)])
+        elif x.is_cuda:
             with torch.autocast("cuda", enabled=False):
                 out = self._features(x, valid_samples)
         else:
@@ -141,8 +159,7 @@ class FeatureExtractor(nn.Module):
 
     def _features(self, x: torch.Tensor, valid_samples: Optional[torch.Tensor]) -> torch.Tensor:
         f = self.features
-        power = power_spectrogram(x, f.n_fft, f.hop_length, self.window, self.stft_pad_mode)
-        mel = torch.matmul(power.transpose(-1, -2), self.mel_fb).transpose(-1, -2)  # (N, n_mels, T)
+        mel = mel_power(x, f.n_fft, f.hop_length, self.window, self.stft_pad_mode, self.mel_fb)  # (N, n_mels, T)
         if self.audio.mirror_placement == "spectrogram" and valid_samples is not None:
             mel = mirror_frames(mel, valid_samples.reshape(-1), f.hop_length)
         db = power_to_db(mel, f.top_db)
