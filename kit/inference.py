@@ -23,7 +23,7 @@ import numpy as np
 
 from kit.audio import audio_info, iter_audio_files, window_count
 from kit.config import Config, ConfigError, InferConfig, resolve_key
-from kit.streaming import Prefetch, produce_windows, take_rows
+from kit.streaming import take_rows, window_stream
 from kit.submission import BudgetGuard, BudgetPlan, row_ids
 
 
@@ -186,7 +186,7 @@ def _run_group(index: int, plan: BudgetPlan, files: list, accs: list, guard: Opt
     def go_on() -> bool:
         return bool(runner.active()) and (guard is None or not guard.expired())
 
-    stream = Prefetch(produce_windows(files, audio_cfg, runner.batch_size))
+    stream = window_stream(files, audio_cfg, runner.batch_size, runner.device)
     try:
         for kind, fi, row, payload in stream:
             if not go_on():
@@ -314,6 +314,10 @@ def _set_threads(device) -> None:
     """On CPU use every core for the model, but one for decoding when there are many."""
     import torch
 
+    from kit.utils import tune_malloc
+
+    if getattr(device, "type", str(device)) == "cpu":
+        tune_malloc()
     if getattr(device, "type", str(device)) == "cpu" and not os.environ.get("KIT_TORCH_THREADS"):
         cores = os.cpu_count() or 1
         torch.set_num_threads(max(1, cores - 1) if cores >= 4 else cores)

@@ -29,7 +29,7 @@ from kit.config import Config, add_config_arguments, config_from_args
 from kit.data import RecordingDataset, check_files, read_labels, split_table
 from kit.metrics import summarize
 from kit.models import count_parameters
-from kit.utils import atomic_write_text, pick_device, progress, seed_everything
+from kit.utils import atomic_write_text, pick_device, progress, seed_everything, tune_malloc
 
 RESUME_MAY_DIFFER = {"train.device", "train.num_workers", "train.pin_memory"}  # no effect on the result
 
@@ -297,6 +297,8 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
     """
     out_dir = Path(out_dir)
     dist, device = setup_distributed(config.train.device)
+    if device.type == "cpu":
+        tune_malloc()  # freed activations stay in the process: ~2x faster CPU steps
     if config.train.batch_size % dist.world:
         raise ValueError(f"batch_size={config.train.batch_size} is the global batch: make it a multiple of the "
                          f"{dist.world} processes")

@@ -155,3 +155,37 @@ def test_runs_on_available_accelerator():
     x = torch.from_numpy(synthetic(seconds=1.0))[None]
     out = fe(x.to(device)).cpu()
     torch.testing.assert_close(out, fe.cpu()(x), rtol=0, atol=1e-3)
+
+
+def test_cpu_chunks_equal_one_call_and_keep_valid_samples(monkeypatch):
+    """On the CPU the front-end runs a few items at a time (cache); the result equals one call on the batch,
+    including the per-item valid lengths that spectrogram mirroring uses."""
+    import kit.features as F
+
+    cfg = Config().override(["pad_mode=mirror", "mirror_placement=spectrogram", "crop_s=2"])
+    assert F.cpu_chunk_items(2048, 321) == 1 and F.cpu_chunk_items(256, 65) > 4
+    wave = torch.randn(2, 3, cfg.audio.crop_samples, generator=torch.Generator().manual_seed(0))
+    valid = torch.tensor([[64000, 30000, 0], [12345, 64000, 500]])
+    fe = FeatureExtractor(cfg.audio, cfg.features)
+    chunked = fe(wave, valid)
+    calls = []
+    monkeypatch.setattr(F, "cpu_chunk_items", lambda *a: calls.append(a) or 10 ** 9)
+    whole = fe(wave, valid)
+    assert calls and chunked.shape == whole.shape == (2, 3, 1, 128, 129)
+    torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-5)
+    for i in range(2):  # and each item alone
+        for k in range(3):
+            torch.testing.assert_close(fe(wave[i, k][None], valid[i, k][None])[0], chunked[i, k], atol=1e-5,
+                                       rtol=1e-5)
+
+
+def test_tune_malloc_applies_on_glibc_and_can_be_turned_off(monkeypatch):
+    import platform
+
+    from kit.utils import tune_malloc
+
+    monkeypatch.setenv("KIT_TUNE_MALLOC", "0")
+    assert tune_malloc() is False
+    monkeypatch.delenv("KIT_TUNE_MALLOC")
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert tune_malloc() is glibc
