@@ -14,19 +14,41 @@ import infer_helpers as H  # noqa: E402
 pytest.importorskip("kit.models")
 pytest.importorskip("onnxruntime")
 from kit import export  # noqa: E402
-from kit.features import hann_window, power_spectrogram  # noqa: E402
+from kit.export_stft import MEL_IMPLS, frames_by_blocks, half_grid_filterbank  # noqa: E402
+from kit.features import hann_window, mel_power  # noqa: E402
 
 
 @pytest.mark.parametrize("impl", ["fft", "dft", "onnx"])
 @pytest.mark.parametrize("pad_mode", ["constant", "reflect"])
-def test_exportable_stfts_match_torch_stft(shared_data, pad_mode, impl):
+def test_exportable_mels_match_torch_stft(shared_data, pad_mode, impl):
     from kit.audio import load_audio
 
     x = torch.from_numpy(load_audio(shared_data / "field" / "birds_10s.ogg", 32000, duration_s=2.0))[None]
-    ref = power_spectrogram(x, 2048, 500, hann_window(2048), pad_mode)
-    got = export.STFT_IMPLS[impl](x, 2048, 500, hann_window(2048), pad_mode)
+    fb = torch.rand(1025, 64, generator=torch.Generator().manual_seed(0))
+    ref = mel_power(x, 2048, 500, hann_window(2048), pad_mode, fb)
+    got = MEL_IMPLS[impl](x, 2048, 500, hann_window(2048), pad_mode, fb)
     assert got.shape == ref.shape
     assert float((got - ref).abs().max() / ref.abs().max()) < 1e-5
+
+
+@pytest.mark.parametrize("n_fft,hop", [(2048, 500), (1024, 320), (1000, 250), (512, 512), (2000, 160), (97, 40)])
+def test_factorized_fft_mel_for_other_sizes(n_fft, hop):
+    """Any n_fft (power of two, composite, prime: n1 = n) and hop; the half grid reaches every bin once."""
+    x = torch.randn(3, 8000, generator=torch.Generator().manual_seed(1))
+    fb = torch.rand(n_fft // 2 + 1, 16, generator=torch.Generator().manual_seed(2))
+    for pad_mode in ("constant", "reflect"):
+        ref = mel_power(x, n_fft, hop, hann_window(n_fft), pad_mode, fb)
+        got = MEL_IMPLS["fft"](x, n_fft, hop, hann_window(n_fft), pad_mode, fb)
+        assert got.shape == ref.shape
+        assert float((got - ref).abs().max() / ref.abs().max()) < 1e-5, (n_fft, hop, pad_mode)
+    grid = half_grid_filterbank(torch.eye(n_fft // 2 + 1), n_fft)
+    assert torch.equal(grid.sum(0), torch.ones(n_fft // 2 + 1))  # each bin on exactly one row
+
+
+def test_frames_by_blocks_equals_unfold():
+    x = torch.arange(5000.0)[None].repeat(2, 1)
+    for n_fft, hop in [(2048, 500), (400, 400), (300, 7), (1024, 1000)]:
+        assert torch.equal(frames_by_blocks(x, n_fft, hop), x.unfold(-1, n_fft, hop))
 
 
 def test_onnx_matches_eager_on_real_audio(shared_data, tmp_path, capsys):
@@ -42,10 +64,16 @@ def test_onnx_matches_eager_on_real_audio(shared_data, tmp_path, capsys):
     for stft in ("fft", "onnx", "dft"):  # every graph, explicitly (auto picks fft, falls back to dft)
         path = export.export_onnx(ckpt, tmp_path / f"m_{stft}.onnx", stft=stft)
         assert export.parity(ckpt, path, audio, n_windows=3) <= 1e-4
+    flat = export.export_onnx(ckpt, tmp_path / "m_flat.onnx", frontend_loop=False)  # no Loop: one traced graph
+    assert export.parity(ckpt, flat, audio, n_windows=3) <= 1e-4
     # dynamic batch: a different batch size than the export example runs too
     wave = np.random.default_rng(0).standard_normal((5, 160000)).astype(np.float32) * 0.1
-    probs = export.onnx_probs(export.onnx_session(tmp_path / "m.onnx"), wave)
+    session = export.onnx_session(tmp_path / "m.onnx")
+    probs = export.onnx_probs(session, wave)
     assert probs.shape == (5, 3) and ((probs > 0) & (probs < 1)).all()
+    # a few rows per run (the default) or all at once: the same numbers, in the same order
+    np.testing.assert_allclose(export.onnx_probs(session, wave, rows_per_run=5), probs, atol=1e-6)
+    np.testing.assert_allclose(export.onnx_probs(session, wave[::-1], rows_per_run=2), probs[::-1], atol=1e-6)
 
 
 def test_openvino_missing_gives_a_clear_message(tmp_path):
