@@ -54,6 +54,8 @@ def audio_info(path) -> tuple:
 
 def _to_mono(data: np.ndarray) -> np.ndarray:
     data = np.asarray(data, dtype=np.float32)
+    if data.ndim == 2 and data.shape[1] == 1:
+        return data[:, 0]  # mono: no averaging pass (the mean of one value is that value)
     return data.mean(axis=1, dtype=np.float32) if data.ndim == 2 else data
 
 
@@ -244,10 +246,18 @@ def iter_windows(path, cfg: AudioConfig, batch_windows: int = 64) -> Iterator[Wi
         yield from _stream_windows(path, handle, frames, cfg, batch_windows)
 
 
+def stream_history(cfg: AudioConfig) -> int:
+    """Samples a streaming reader keeps from the file's start (for wrap) and before the next window (for
+    reflect/mirror) to extend the tail window. A window starts before n + window/2 (crops centred on the
+    window), so its extension reaches back at most crop + window/2 + 2 samples from the end, or as far into
+    the head."""
+    return cfg.crop_samples + cfg.window_samples // 2 + 3
+
+
 def _stream_windows(path, handle, frames: int, cfg: AudioConfig, batch_windows: int) -> Iterator[WindowBatch]:
     L, mode = cfg.crop_samples, waveform_pad_mode(cfg)
-    keep = L + 1                      # history kept for reflect/mirror of the tail
-    head = np.zeros(0, np.float32)    # first L+1 samples, for wrap of the tail
+    keep = stream_history(cfg)        # history kept for reflect/mirror of the tail
+    head = np.zeros(0, np.float32)    # first `keep` samples, for wrap of the tail
     buf, buf_start, n_read, eof, n = np.zeros(0, np.float32), 0, 0, False, frames
     i = 0
     while i < window_count(n, cfg):

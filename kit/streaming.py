@@ -1,16 +1,28 @@
-"""Streaming soundscape windows of many files through a background decoding thread (used by kit.inference).
+"""Streaming soundscape windows of many files to the model (used by kit.inference), two ways:
 
-The decoding thread (soundfile and numpy release the GIL for most of their work) fills a bounded queue while
-the model runs, so the end-to-end rate stays close to the model-only rate and memory holds a few batches.
+- background (`Prefetch(produce_windows(...))`): one decoding thread fills a bounded queue while the model runs
+  (soundfile and numpy release the GIL for most of their work). Best where a core is free for it: a GPU runs
+  the model, or the CPU has 4+ cores (torch then leaves one core to decoding).
+- lockstep (`lockstep_windows`): when the model's threads use every core (a 2-core CPU), a background decoder
+  only slows them down (their parallel ops wait for the preempted thread): measured worse than no overlap at
+  all. Instead, each batch's windows are decoded in their own phase, split across one thread per core, each
+  seeking in its own handle of the file, then the model runs on every core.
+Both yield the same items in the same order; memory holds a few batches.
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 
 import numpy as np
 
-from kit.audio import iter_windows
+from kit.audio import (AudioError, _check_samples, _to_mono, _window_from_buffer, iter_windows, stream_history,
+                       valid_samples, waveform_pad_mode, window_count, window_input_start)
+
+# libsndfile formats whose seek + read gives exactly the samples of a front-to-back decode (checked on OGG
+# Vorbis at random offsets; PCM and FLAC are exact by construction). Others (MP3, ...) decode front to back.
+SEEK_EXACT_FORMATS = frozenset({"OGG", "FLAC", "WAV", "WAVEX", "AIFF", "W64", "RF64", "CAF"})
 
 _END = object()
 
@@ -83,4 +95,133 @@ def take_rows(buffer: list, n: int) -> list:
     return pieces
 
 
-__all__ = ["produce_windows", "Prefetch", "take_rows"]
+class _HeaderMismatch(Exception):
+    """The file holds fewer or more samples than its header says: decode it front to back instead."""
+
+
+def _read_exact(handle, start: int, count: int) -> np.ndarray:
+    handle.seek(start)
+    data = _to_mono(handle.read(count, dtype="float32", always_2d=True))
+    if len(data) != count:
+        raise _HeaderMismatch()
+    return data
+
+
+def read_windows(path, cfg, first: int, count: int, n_samples: int) -> tuple:
+    """(crops, valid) of windows [first, first + count) of a file of n_samples, read by seeking: the same
+    samples as iter_windows, which reads front to back (tests/test_streaming.py)."""
+    import soundfile as sf
+
+    L, mode, n, keep = cfg.crop_samples, waveform_pad_mode(cfg), n_samples, stream_history(cfg)
+    starts = [window_input_start(k, cfg) for k in range(first, first + count)]
+    edge = starts[-1] + L > n                        # the tail window: extended by the pad mode
+    lo = max(0, min(starts[0], n) - keep) if edge else starts[0]
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            buf = _check_samples(path, _read_exact(handle, lo, min(n, starts[-1] + L) - lo))
+            head = buf[:0]
+            if edge:
+                if handle.read(1, dtype="float32").size:
+                    raise _HeaderMismatch()
+                head = buf[:keep] if lo == 0 else _read_exact(handle, 0, min(n, keep))
+    except (_HeaderMismatch, AudioError):
+        raise
+    except Exception as exc:  # the caller decodes the file in order instead (and reports its errors)
+        raise AudioError(path, f"cannot decode audio at {lo / cfg.sample_rate_hz:.1f} s "
+                               f"({type(exc).__name__}: {exc})") from exc
+    if not edge and starts == list(range(starts[0], starts[0] + count * L, L)):
+        return buf.reshape(count, L), valid_samples(starts, L, n).astype(np.int64)  # back-to-back windows
+    crops = np.empty((count, L), dtype=np.float32)
+    for row, start in enumerate(starts):
+        crops[row] = _window_from_buffer(path, buf, lo, head, start, L, n, mode)
+    return crops, valid_samples(starts, L, n).astype(np.int64)
+
+
+def _tasks(files: list, cfg, per_task: int):
+    """(fi, first, count, n_samples) chunks of seekable files; (fi, None, 0, 0) for a file to decode in order."""
+    import soundfile as sf
+
+    for fi, path in enumerate(files):
+        try:
+            info = sf.info(str(path))
+            seekable = (info.format in SEEK_EXACT_FORMATS and info.frames > 0
+                        and int(info.samplerate) == cfg.sample_rate_hz)
+        except Exception:  # the in-order decoder reports it as the file's error
+            seekable = False
+        if not seekable:
+            yield fi, None, 0, 0
+            continue
+        total = window_count(int(info.frames), cfg)
+        for first in range(0, total, per_task):
+            yield fi, first, min(per_task, total - first), int(info.frames)
+
+
+def _in_order(files: list, fi: int, cfg, chunk_windows: int, skip_rows: int = 0):
+    """produce_windows' items for one file, leaving out rows already handed over."""
+    for kind, _, row, payload in produce_windows([files[fi]], cfg, chunk_windows):
+        if kind == "chunk" and row + len(payload[0]) <= skip_rows:
+            continue
+        if kind == "chunk" and row < skip_rows:
+            payload, row = (payload[0][skip_rows - row:], payload[1][skip_rows - row:]), skip_rows
+        yield kind, fi, row, payload
+
+
+def _lockstep(files: list, cfg, batch_windows: int, threads: int):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tasks, finished, handed = _tasks(files, cfg, max(1, -(-batch_windows // threads))), set(), {}
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kit-decode") as pool:
+        while True:
+            group = [t for _, t in zip(range(threads), tasks)]
+            if not group:
+                return
+            futures = [pool.submit(read_windows, files[fi], cfg, first, count, n)
+                       if first is not None and fi not in finished else None for fi, first, count, n in group]
+            for (fi, first, count, n), future in zip(group, futures):
+                if fi in finished:
+                    continue
+                if future is None:
+                    finished.add(fi)
+                    yield from _in_order(files, fi, cfg, batch_windows)
+                    continue
+                try:
+                    crops, valid = future.result()
+                except Exception:  # a header that lies, a decode error: the in-order decoder takes over the
+                    finished.add(fi)  # rest of this file and reports its error exactly as the background mode
+                    yield from _in_order(files, fi, cfg, batch_windows, handed.get(fi, 0))
+                    continue
+                yield "chunk", fi, first, (crops, valid)
+                handed[fi] = first + count
+                if first + count == window_count(n, cfg):
+                    finished.add(fi)
+                    yield "done", fi, first + count, None
+
+
+class lockstep_windows:
+    """produce_windows' items, each batch decoded by `threads` threads in its own phase (module docstring)."""
+
+    def __init__(self, files: list, cfg, batch_windows: int, threads: int = 0):
+        self.generator = _lockstep(files, cfg, batch_windows, threads or os.cpu_count() or 1)
+
+    def __iter__(self):
+        return self.generator
+
+    def close(self) -> None:
+        self.generator.close()
+
+
+def window_stream(files: list, cfg, batch_windows: int, device) -> object:
+    """The stream that suits the device: lockstep on a CPU with fewer than 4 cores, else background.
+    KIT_DECODE=lockstep|background overrides."""
+    mode = os.environ.get("KIT_DECODE", "auto")
+    if mode not in ("auto", "lockstep", "background"):
+        raise ValueError(f"KIT_DECODE={mode!r}: use auto, lockstep or background")
+    if mode == "auto":
+        on_cpu = getattr(device, "type", str(device)) == "cpu"
+        mode = "lockstep" if on_cpu and (os.cpu_count() or 1) < 4 else "background"
+    if mode == "lockstep":
+        return lockstep_windows(files, cfg, batch_windows)
+    return Prefetch(produce_windows(files, cfg, batch_windows))
+
+
+__all__ = ["produce_windows", "Prefetch", "take_rows", "read_windows", "lockstep_windows", "window_stream"]
