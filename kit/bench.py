@@ -43,17 +43,19 @@ def _peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _rates(fns: dict, batches: list, rounds: int = 1) -> dict:
-    """Windows per second of each fn, timed round robin batch by batch (fair on a shared machine)."""
+def _rates(fns: dict, batches: list, rounds: int = 2) -> dict:
+    """Windows per second of each fn: in each round every fn runs all batches in turn, after a pause (ONNX
+    Runtime's threads spin-wait after a run and would slow whatever ran right after it)."""
     seconds = {name: 0.0 for name in fns}
     for fn in fns.values():
         fn(batches[0])  # warm-up
     for _ in range(rounds):
-        for batch in batches:
-            for name, fn in fns.items():
-                start = time.perf_counter()
+        for name, fn in fns.items():
+            time.sleep(0.2)
+            start = time.perf_counter()
+            for batch in batches:
                 fn(batch)
-                seconds[name] += time.perf_counter() - start
+            seconds[name] += time.perf_counter() - start
     windows = rounds * sum(len(b) for b in batches)
     return {name: windows / s for name, s in seconds.items()}
 
@@ -103,6 +105,9 @@ def _eager_and_onnx(ckpt: Path, member, batches: list, tmp: Path, results: dict)
 def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float = 60.0, batch_size: int = 32,
                     model_batches: int = 4, num_classes: int = 206, sets=()) -> dict:
     from kit.inference import load_members, predict_soundscapes
+    from kit.utils import tune_malloc
+
+    tune_malloc()  # as predict does on the CPU; measured before the model-only rates below
 
     source = Path(data_dir) / "field" / "field_1min.ogg"
     if not source.is_file():
@@ -146,7 +151,7 @@ def _report(r: dict) -> str:
         f"batch {r['batch_size']}, torch threads {torch.get_num_threads()}",
         f"  end to end (decode + features + model): {r['end_to_end_wps']:.1f} windows/s ({r['end_to_end_s']:.1f} s)",
         f"  model only, eager (before/after e2e):   {r['model_only_wps']:.1f} windows/s",
-        f"  eager vs ONNX Runtime, round robin:     {r['eager_wps']:.1f} vs {r['onnx_wps']:.1f} windows/s "
+        f"  eager vs ONNX Runtime, in turn:         {r['eager_wps']:.1f} vs {r['onnx_wps']:.1f} windows/s "
         f"(max |eager - onnx| = {r['onnx_max_abs_diff']:.1e})",
         f"  OpenVINO:                               {ov}",
         f"  end to end / model only = {r['e2e_over_model']:.2f};  ONNX / eager = {r['onnx_over_eager']:.2f}",
