@@ -192,12 +192,16 @@ def export_onnx(checkpoint, out_path, batch_size: int = 2, stft: str = "auto", f
     return Path(out_path)
 
 
-def onnx_session(onnx_path, threads: int = 0):
+def onnx_session(onnx_path, threads: int = 0, spin: bool = True):
+    """ONNX Runtime CPU session. spin=False stops its threads spin-waiting after a run (when other work, such
+    as decoding, needs the cores in between)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
@@ -212,6 +216,23 @@ def onnx_probs(session, waves: np.ndarray, rows_per_run: int = ROWS_PER_RUN) -> 
         return session.run(None, {"waveform": waves})[0]
     return np.concatenate([session.run(None, {"waveform": waves[i:i + rows_per_run]})[0]
                            for i in range(0, len(waves), rows_per_run)])
+
+
+class OnnxModel:
+    """Stands in for a member's torch model in kit.inference (`predict --runtime onnx`): the checkpoint exported
+    to ONNX in a temporary folder (deleted once loaded) and run by ONNX Runtime on the CPU."""
+
+    outputs_probabilities = True
+
+    def __init__(self, checkpoint, spin: bool = False):
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="kit-onnx-") as tmp:
+            self.session = onnx_session(export_onnx(checkpoint, Path(tmp) / "model.onnx"), spin=spin)
+
+    def __call__(self, x: torch.Tensor, valid_samples=None) -> torch.Tensor:
+        """x (batch, 1, samples) -> (batch, classes) probabilities (valid_samples: unused, one crop per row)."""
+        return torch.from_numpy(onnx_probs(self.session, x.reshape(x.shape[0], -1).cpu().numpy()))
 
 
 def export_openvino(onnx_path, out_xml) -> Path:

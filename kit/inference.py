@@ -48,10 +48,16 @@ class Member:
         return cls(path, model.to(device).eval(), config, list(labels), frontend)
 
 
-def load_members(checkpoints, device) -> list:
-    """Members from checkpoint paths (or ready Members); they must share labels and the scoring window."""
-    from kit.checkpoint import CheckpointError, load_model
+def load_members(checkpoints, device, runtime: str = "torch") -> list:
+    """Members from checkpoint paths (or ready Members); they must share labels and the scoring window.
 
+    runtime="onnx": each checkpoint is exported (front-end in the graph) and run by ONNX Runtime on the CPU,
+    ~1.9x faster than eager torch for an efficientnet_b0 here (README); checkpoints it cannot export (spectrogram
+    mirroring) stay on torch, with a warning."""
+    from kit.checkpoint import CheckpointError, load_checkpoint, load_model
+
+    if runtime not in ("torch", "onnx"):
+        raise ValueError(f"runtime={runtime!r}: use torch or onnx")
     if isinstance(checkpoints, (str, Path, Member)):
         checkpoints = [checkpoints]
     if not checkpoints:
@@ -61,6 +67,14 @@ def load_members(checkpoints, device) -> list:
         if isinstance(item, Member):
             members.append(item)
             continue
+        ckpt = load_checkpoint(item) if runtime == "onnx" else None
+        if ckpt is not None and ckpt.config.audio.mirror_placement != "spectrogram":
+            from kit.export import OnnxModel
+
+            members.append(Member(str(item), OnnxModel(item), ckpt.config, list(ckpt.labels)))
+            continue
+        if ckpt is not None:
+            warnings.warn(f"{item}: mirror_placement='spectrogram' does not export to ONNX; this member runs on torch")
         model, ckpt = load_model(item, device)
         members.append(Member.from_model(model, ckpt.config, ckpt.labels, device, str(item)))
     first = members[0]
@@ -81,6 +95,8 @@ def _forward(member: Member, x, valid):
     """Probabilities (B, classes) for x (B, 1, samples): sigmoid of the model's logits."""
     import torch
 
+    if getattr(member.model, "outputs_probabilities", False):  # kit.export.OnnxModel
+        return member.model(x, valid_samples=valid).to(x.device)
     if member.frontend is not None:
         x = member.frontend(x, valid)
     return torch.sigmoid(member.model(x, valid_samples=valid).float())
@@ -281,17 +297,19 @@ def _list_files(folder) -> list:
 
 
 def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None, device="auto",
-                        budget_s: Optional[float] = None, clock: Callable[[], float] = time.monotonic):
+                        budget_s: Optional[float] = None, clock: Callable[[], float] = time.monotonic,
+                        runtime: str = "torch"):
     """DataFrame of row_id + one probability column per label of the first checkpoint.
 
     `checkpoints`: paths (or Members). `infer`: None uses the first checkpoint's InferConfig. `budget_s`:
-    time budget for the whole call (None = unlimited); `clock` is injectable for tests.
+    time budget for the whole call (None = unlimited); `clock` is injectable for tests. `runtime`: torch or
+    onnx (see load_members).
     """
     from kit.utils import pick_device
 
     guard = None if budget_s is None else BudgetGuard(budget_s, clock, reserve_s=min(30.0, 0.02 * budget_s))
     device = pick_device(device) if isinstance(device, str) else device
-    members = load_members(checkpoints, device)
+    members = load_members(checkpoints, device, runtime)
     infer = infer or members[0].config.infer
     files = _list_files(folder)
     groups: dict = {}
@@ -327,7 +345,7 @@ def _set_threads(device) -> None:
 
 def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0,
                         infer: Optional[InferConfig] = None, device="auto",
-                        clock: Callable[[], float] = time.monotonic):
+                        clock: Callable[[], float] = time.monotonic, runtime: str = "torch"):
     """Read data_dir/test_soundscapes + sample_submission.csv, write a validated submission.csv atomically.
 
     An empty or missing test_soundscapes folder (Kaggle's public run) writes sample_submission's rows with
@@ -341,7 +359,7 @@ def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0
     data_dir = Path(data_dir)
     labels, sample = read_sample_labels(data_dir / "sample_submission.csv")
     device = pick_device(device) if isinstance(device, str) else device
-    members = load_members(checkpoints, device)
+    members = load_members(checkpoints, device, runtime)
     infer = infer or members[0].config.infer
     files = _list_files(data_dir / "test_soundscapes")
     if not files:
@@ -376,11 +394,15 @@ def cli(argv) -> int:
     parser.add_argument("--out", default="submission.csv", help="submission CSV to write (default: %(default)s)")
     parser.add_argument("--budget-min", type=float, default=90.0, help="time budget in minutes (default 90)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
+    parser.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
+                        help="torch, or onnx: each checkpoint exported and run by ONNX Runtime on the CPU "
+                             "(~1.9x faster for efficientnet_b0 on 2 cores; needs the onnx and onnxruntime packages)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override an InferConfig key: " + ", ".join(f.name for f in
                                                                          fields(InferConfig)))
     args = parser.parse_args(argv)
     infer = infer_config_from(load_checkpoint(args.checkpoint[0]).config.infer, args.set)
-    frame = predict_competition(args.checkpoint, args.data, args.out, args.budget_min, infer, args.device)
+    frame = predict_competition(args.checkpoint, args.data, args.out, args.budget_min, infer, args.device,
+                                runtime=args.runtime)
     print(f"wrote {args.out}: {len(frame)} rows x {len(frame.columns) - 1} labels")
     return 0
