@@ -4,8 +4,9 @@
 
 Inference: a `--minutes`-long soundscape made by tiling field/field_1min.ogg (written as OGG to a temp
 folder), a model with random weights (pretrained=False), default 5 s windows and features. Reported in one
-run: windows/s end to end (predict_soundscapes: decode + features + model), model only (eager, same batches
-in memory), ONNX Runtime and OpenVINO (when installed), their ratios, and peak RSS of the end-to-end pass.
+run: windows/s end to end (predict_soundscapes: decode + features + model) with torch and with ONNX Runtime
+(`--runtime onnx`), model only (the same batches in memory: eager, ONNX Runtime, OpenVINO when installed),
+their ratios, and peak RSS of the end-to-end pass.
 """
 from __future__ import annotations
 
@@ -84,16 +85,18 @@ def _eager_fn(member):
     return eager
 
 
-def _eager_and_onnx(ckpt: Path, member, batches: list, tmp: Path, results: dict) -> None:
-    from kit.export import export_onnx, export_openvino, onnx_probs, onnx_session
+def _eager_and_onnx(onnx_member, member, batches: list, tmp: Path, results: dict) -> None:
+    from kit.export import export_openvino, onnx_probs
 
-    eager = _eager_fn(member)
-    session = onnx_session(export_onnx(ckpt, tmp / "model.onnx"))
+    eager, session = _eager_fn(member), onnx_member.model.session
     fns = {"eager_wps": eager, "onnx_wps": lambda b: onnx_probs(session, b)}
     try:
         import openvino as ov
 
-        compiled = ov.Core().compile_model(str(export_openvino(tmp / "model.onnx", tmp / "model.xml")), "CPU")
+        from kit.export import export_onnx
+
+        xml = export_openvino(export_onnx(member.path, tmp / "model.onnx"), tmp / "model.xml")
+        compiled = ov.Core().compile_model(str(xml), "CPU")
         fns["openvino_wps"] = lambda b: compiled([b])[0]
     except ImportError:
         results["openvino_wps"] = None
@@ -102,13 +105,23 @@ def _eager_and_onnx(ckpt: Path, member, batches: list, tmp: Path, results: dict)
     results["onnx_max_abs_diff"] = float(np.abs(eager(batches[0]) - onnx_probs(session, batches[0])).max())
 
 
+def _end_to_end(member, sound: Path, results: dict, prefix: str = "") -> None:
+    from kit.inference import predict_soundscapes
+
+    start = time.perf_counter()
+    frame = predict_soundscapes([member], sound, device="cpu")
+    results[prefix + "end_to_end_s"] = time.perf_counter() - start
+    results["windows"] = len(frame)
+    results[prefix + "end_to_end_wps"] = len(frame) / results[prefix + "end_to_end_s"]
+
+
 def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float = 60.0, batch_size: int = 32,
                     model_batches: int = 4, num_classes: int = 206, sets=()) -> dict:
+    from kit.audio import iter_windows
     from kit.inference import load_members, predict_soundscapes
     from kit.utils import tune_malloc
 
     tune_malloc()  # as predict does on the CPU; measured before the model-only rates below
-
     source = Path(data_dir) / "field" / "field_1min.ogg"
     if not source.is_file():
         raise FileNotFoundError(f"{source}: needed to build the benchmark soundscape (set --data)")
@@ -119,26 +132,24 @@ def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float 
         ckpt = _make_checkpoint(backbone, num_classes, tmp / "bench.ckpt",
                                 list(sets) + [f"infer_batch_size={batch_size}"])
         member = load_members([ckpt], "cpu")[0]
-        from kit.audio import iter_windows
-
         batches = [b.crops for _, b in zip(range(model_batches), iter_windows(sound, member.config.audio,
                                                                                 batch_size))]
         eager = _eager_fn(member)
         before = _rates({"m": eager}, batches)["m"]
         results["rss_before_mb"] = _peak_rss_mb()
-        short = tile_soundscape(source, 1.0, tmp / "soundscape_1min.ogg")
+        short_min = min(5.0, minutes)  # long enough for full batches: RSS then differs only by the length
+        short = tile_soundscape(source, short_min, tmp / "soundscape_short.ogg")
         predict_soundscapes([member], short, device="cpu")
-        results["peak_rss_1min_mb"] = _peak_rss_mb()
-        start = time.perf_counter()
-        frame = predict_soundscapes([member], sound, device="cpu")
-        results["end_to_end_s"] = time.perf_counter() - start
-        results["windows"] = len(frame)
-        results["end_to_end_wps"] = len(frame) / results["end_to_end_s"]
+        results["peak_rss_short_mb"], results["short_minutes"] = _peak_rss_mb(), short_min
+        _end_to_end(member, sound, results)
         results["peak_rss_mb"] = _peak_rss_mb()
         results["model_only_wps"] = (before + _rates({"m": eager}, batches)["m"]) / 2  # before and after
-        _eager_and_onnx(ckpt, member, batches, tmp, results)
+        onnx_member = load_members([ckpt], "cpu", runtime="onnx")[0]
+        _end_to_end(onnx_member, sound, results, "onnx_")
+        _eager_and_onnx(onnx_member, member, batches, tmp, results)
     results["e2e_over_model"] = results["end_to_end_wps"] / results["model_only_wps"]
     results["onnx_over_eager"] = results["onnx_wps"] / results["eager_wps"]
+    results["onnx_e2e_over_model"] = results["onnx_end_to_end_wps"] / results["onnx_wps"]
     return results
 
 
@@ -149,14 +160,18 @@ def _report(r: dict) -> str:
     return "\n".join([
         f"inference benchmark: {r['backbone']}, {r['minutes']:g}-min soundscape ({r['windows']} windows of 5 s), "
         f"batch {r['batch_size']}, torch threads {torch.get_num_threads()}",
-        f"  end to end (decode + features + model): {r['end_to_end_wps']:.1f} windows/s ({r['end_to_end_s']:.1f} s)",
-        f"  model only, eager (before/after e2e):   {r['model_only_wps']:.1f} windows/s",
-        f"  eager vs ONNX Runtime, in turn:         {r['eager_wps']:.1f} vs {r['onnx_wps']:.1f} windows/s "
+        f"  end to end, torch (decode + features + model): {r['end_to_end_wps']:.1f} windows/s "
+        f"({r['end_to_end_s']:.1f} s)",
+        f"  model only, torch (before/after end to end):   {r['model_only_wps']:.1f} windows/s",
+        f"  end to end, ONNX Runtime (predict --runtime onnx): {r['onnx_end_to_end_wps']:.1f} windows/s",
+        f"  model only, eager vs ONNX Runtime, in turn:    {r['eager_wps']:.1f} vs {r['onnx_wps']:.1f} windows/s "
         f"(max |eager - onnx| = {r['onnx_max_abs_diff']:.1e})",
-        f"  OpenVINO:                               {ov}",
-        f"  end to end / model only = {r['e2e_over_model']:.2f};  ONNX / eager = {r['onnx_over_eager']:.2f}",
-        f"  peak RSS: {r['peak_rss_mb']:.0f} MB after the {r['minutes']:g}-min soundscape, {r['peak_rss_1min_mb']:.0f} MB "
-        f"after a 1-min one, {r['rss_before_mb']:.0f} MB before (model loaded)"])
+        f"  OpenVINO:                                      {ov}",
+        f"  end to end / model only = {r['e2e_over_model']:.2f} (torch), {r['onnx_e2e_over_model']:.2f} (ONNX);  "
+        f"ONNX / eager = {r['onnx_over_eager']:.2f}",
+        f"  peak RSS (torch): {r['peak_rss_mb']:.0f} MB after the {r['minutes']:g}-min soundscape, "
+        f"{r['peak_rss_short_mb']:.0f} MB after a {r['short_minutes']:g}-min one, {r['rss_before_mb']:.0f} MB "
+        f"before (model loaded and run on {r['batch_size']}-window batches)"])
 
 
 def cli(argv) -> int:
