@@ -186,8 +186,8 @@ def _run_group(index: int, plan: BudgetPlan, files: list, accs: list, guard: Opt
 
     def run(n_rows: int) -> None:
         pieces = take_rows(buffer, n_rows)
-        crops = np.concatenate([p[2] for p in pieces])
-        valid = np.concatenate([p[3] for p in pieces])
+        crops = pieces[0][2] if len(pieces) == 1 else np.concatenate([p[2] for p in pieces])
+        valid = pieces[0][3] if len(pieces) == 1 else np.concatenate([p[3] for p in pieces])
         views = 2 if plan.tta == "shift" else 1
         probs, n_members = runner(crops, valid, plan.tta)
         offset = 0

@@ -5,8 +5,8 @@
   the model, or the CPU has 4+ cores (torch then leaves one core to decoding).
 - lockstep (`lockstep_windows`): when the model's threads use every core (a 2-core CPU), a background decoder
   only slows them down (their parallel ops wait for the preempted thread): measured worse than no overlap at
-  all. Instead, each batch's windows are decoded in their own phase, split across one thread per core, each
-  seeking in its own handle of the file, then the model runs on every core.
+  all. Instead, decoding gets its own phase: one thread per core, each decoding one batch of windows by seeking
+  in its own handle of the file; then the model runs on every core over those batches.
 Both yield the same items in the same order; memory holds a few batches.
 """
 from __future__ import annotations
@@ -169,7 +169,8 @@ def _in_order(files: list, fi: int, cfg, chunk_windows: int, skip_rows: int = 0)
 def _lockstep(files: list, cfg, batch_windows: int, threads: int):
     from concurrent.futures import ThreadPoolExecutor
 
-    tasks, finished, handed = _tasks(files, cfg, max(1, -(-batch_windows // threads))), set(), {}
+    # one task = one model batch (handed over without concatenation); a phase decodes `threads` batches
+    tasks, finished, handed = _tasks(files, cfg, batch_windows), set(), {}
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kit-decode") as pool:
         while True:
             group = [t for _, t in zip(range(threads), tasks)]
