@@ -44,21 +44,26 @@ def _peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _rates(fns: dict, batches: list, rounds: int = 2) -> dict:
-    """Windows per second of each fn: in each round every fn runs all batches in turn, after a pause (ONNX
-    Runtime's threads spin-wait after a run and would slow whatever ran right after it)."""
-    seconds = {name: 0.0 for name in fns}
+def _round_rates(fns: dict, batches: list, rounds: int = 5) -> dict:
+    """Windows per second of each fn in each round: every round runs each fn over all batches in turn, after a
+    pause (ONNX Runtime's threads spin-wait after a run and would slow whatever ran right after it). This
+    machine's speed drifts by up to 1.5x within a minute: compare fns round by round (_median_ratio)."""
+    rates = {name: [] for name in fns}
     for fn in fns.values():
         fn(batches[0])  # warm-up
+    windows = sum(len(b) for b in batches)
     for _ in range(rounds):
         for name, fn in fns.items():
             time.sleep(0.2)
             start = time.perf_counter()
             for batch in batches:
                 fn(batch)
-            seconds[name] += time.perf_counter() - start
-    windows = rounds * sum(len(b) for b in batches)
-    return {name: windows / s for name, s in seconds.items()}
+            rates[name].append(windows / (time.perf_counter() - start))
+    return rates
+
+
+def _median_ratio(a: list, b: list) -> float:
+    return float(np.median(np.asarray(a) / np.asarray(b)))
 
 
 def _make_checkpoint(backbone: str, num_classes: int, path: Path, sets: list) -> Path:
@@ -101,7 +106,9 @@ def _eager_and_onnx(onnx_member, member, batches: list, tmp: Path, results: dict
     except ImportError:
         results["openvino_wps"] = None
         print("OpenVINO: skipped (the openvino package is not installed)")
-    results.update(_rates(fns, batches))
+    rates = _round_rates(fns, batches)
+    results.update({name: float(np.median(r)) for name, r in rates.items()})
+    results["onnx_over_eager"] = _median_ratio(rates["onnx_wps"], rates["eager_wps"])
     results["onnx_max_abs_diff"] = float(np.abs(eager(batches[0]) - onnx_probs(session, batches[0])).max())
 
 
@@ -135,7 +142,7 @@ def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float 
         batches = [b.crops for _, b in zip(range(model_batches), iter_windows(sound, member.config.audio,
                                                                                 batch_size))]
         eager = _eager_fn(member)
-        before = _rates({"m": eager}, batches)["m"]
+        model_rates = _round_rates({"m": eager}, batches, rounds=3)["m"]
         results["rss_before_mb"] = _peak_rss_mb()
         short_min = min(5.0, minutes)  # long enough for full batches: RSS then differs only by the length
         short = tile_soundscape(source, short_min, tmp / "soundscape_short.ogg")
@@ -143,12 +150,12 @@ def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float 
         results["peak_rss_short_mb"], results["short_minutes"] = _peak_rss_mb(), short_min
         _end_to_end(member, sound, results)
         results["peak_rss_mb"] = _peak_rss_mb()
-        results["model_only_wps"] = (before + _rates({"m": eager}, batches)["m"]) / 2  # before and after
+        model_rates += _round_rates({"m": eager}, batches, rounds=3)["m"]  # before and after
+        results["model_only_wps"] = float(np.median(model_rates))
         onnx_member = load_members([ckpt], "cpu", runtime="onnx")[0]
         _end_to_end(onnx_member, sound, results, "onnx_")
         _eager_and_onnx(onnx_member, member, batches, tmp, results)
     results["e2e_over_model"] = results["end_to_end_wps"] / results["model_only_wps"]
-    results["onnx_over_eager"] = results["onnx_wps"] / results["eager_wps"]
     results["onnx_e2e_over_model"] = results["onnx_end_to_end_wps"] / results["onnx_wps"]
     return results
 
@@ -162,13 +169,14 @@ def _report(r: dict) -> str:
         f"batch {r['batch_size']}, torch threads {torch.get_num_threads()}",
         f"  end to end, torch (decode + features + model): {r['end_to_end_wps']:.1f} windows/s "
         f"({r['end_to_end_s']:.1f} s)",
-        f"  model only, torch (before/after end to end):   {r['model_only_wps']:.1f} windows/s",
+        f"  model only, torch (median of rounds before and after end to end): {r['model_only_wps']:.1f} windows/s",
         f"  end to end, ONNX Runtime (predict --runtime onnx): {r['onnx_end_to_end_wps']:.1f} windows/s",
-        f"  model only, eager vs ONNX Runtime, in turn:    {r['eager_wps']:.1f} vs {r['onnx_wps']:.1f} windows/s "
+        f"  model only, eager vs ONNX Runtime, in turn (medians of 5 rounds): {r['eager_wps']:.1f} vs "
+        f"{r['onnx_wps']:.1f} windows/s "
         f"(max |eager - onnx| = {r['onnx_max_abs_diff']:.1e})",
         f"  OpenVINO:                                      {ov}",
         f"  end to end / model only = {r['e2e_over_model']:.2f} (torch), {r['onnx_e2e_over_model']:.2f} (ONNX);  "
-        f"ONNX / eager = {r['onnx_over_eager']:.2f}",
+        f"ONNX / eager = {r['onnx_over_eager']:.2f} (median of the round-by-round ratios)",
         f"  peak RSS (torch): {r['peak_rss_mb']:.0f} MB after the {r['minutes']:g}-min soundscape, "
         f"{r['peak_rss_short_mb']:.0f} MB after a {r['short_minutes']:g}-min one, {r['rss_before_mb']:.0f} MB "
         f"before (model loaded and run on {r['batch_size']}-window batches)"])
