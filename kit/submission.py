@@ -139,7 +139,7 @@ class BudgetGuard:
 class BudgetPlan:
     """What is still to run; the guard shrinks it (TTA first, then ensemble members, never the first)."""
 
-    groups: list                        # [(AudioConfig, kit.inference.Runner)]
+    groups: list                        # [(AudioConfig, kit.members.Runner)]
     totals: list                        # windows per group (from file headers)
     tta: str
     done_units: float = 0.0
