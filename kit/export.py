@@ -1,22 +1,19 @@
 """Export a checkpoint to ONNX: raw waveform (batch, samples) in, probabilities (batch, classes) out.
 
 The mel front-end is inside the graph. The legacy exporter (dynamo=False, opset 17) cannot export
-`torch.stft(return_complex=True)`, so while tracing kit's front-end is routed through one of two equivalent
-power spectrograms (parity with torch.stft tested for each):
-- `fft` (default): the DFT with one Cooley-Tukey split as MatMul/Mul ops (~10x fewer multiply-adds than the
-  direct DFT at n_fft 2048; portable to any runtime);
-- `onnx`: `torch.stft(return_complex=False)`, which exports to ONNX's STFT operator (opset 17; slow in ONNX
-  Runtime 1.32 on CPU);
-- `dft`: a conv1d with a DFT basis (~1.3 GFLOP per 5 s window): the fallback if `fft` fails to export.
+`torch.stft(return_complex=True)`, so while tracing kit's front-end is routed through an equivalent mel
+spectrogram of exportable ops (kit.export_stft: `fft`, the default, a factorized FFT of MatMul/Mul ops;
+`onnx`, ONNX's STFT operator; `dft`, a conv1d). The front-end graph runs in an ONNX Loop, one window at a
+time (its STFT then stays in cache), and the network graph on the whole batch; `frontend_loop=False` traces
+one flat graph instead.
 OpenVINO is used when that package is installed (it is optional).
 
-    python -m kit export --checkpoint best.ckpt --out model.onnx [--openvino] [--check AUDIO]
+    python -m kit export --checkpoint best.ckpt --out model.onnx [--openvino] [--check AUDIO] [--no-frontend-loop]
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import warnings
 from pathlib import Path
 
@@ -266,9 +263,12 @@ def cli(argv) -> int:
     parser.add_argument("--stft", choices=["auto", "fft", "onnx", "dft"], default="auto",
                         help="STFT in the graph: factorized FFT as matmuls, ONNX's STFT operator, a DFT conv1d, "
                              "or auto (fft, else dft)")
+    parser.add_argument("--no-frontend-loop", dest="frontend_loop", action="store_false",
+                        help="trace one flat graph (front-end on the whole batch) instead of running the front-end "
+                             "one window at a time in an ONNX Loop (faster on CPUs)")
     parser.add_argument("--check", metavar="AUDIO", help="report max |eager - ONNX| on this recording's windows")
     args = parser.parse_args(argv)
-    path = export_onnx(args.checkpoint, args.out, stft=args.stft)
+    path = export_onnx(args.checkpoint, args.out, stft=args.stft, frontend_loop=args.frontend_loop)
     print(f"wrote {path} (waveform (batch, samples) -> probabilities)")
     if args.check:
         print(f"parity on {args.check}: max |eager - onnx| = {parity(args.checkpoint, path, args.check):.2e}")

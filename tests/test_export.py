@@ -64,8 +64,14 @@ def test_onnx_matches_eager_on_real_audio(shared_data, tmp_path, capsys):
     for stft in ("fft", "onnx", "dft"):  # every graph, explicitly (auto picks fft, falls back to dft)
         path = export.export_onnx(ckpt, tmp_path / f"m_{stft}.onnx", stft=stft)
         assert export.parity(ckpt, path, audio, n_windows=3) <= 1e-4
-    flat = export.export_onnx(ckpt, tmp_path / "m_flat.onnx", frontend_loop=False)  # no Loop: one traced graph
-    assert export.parity(ckpt, flat, audio, n_windows=3) <= 1e-4
+    assert main(["export", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m_flat.onnx"),
+                 "--no-frontend-loop"]) == 0  # no Loop: one traced graph
+    assert export.parity(ckpt, tmp_path / "m_flat.onnx", audio, n_windows=3) <= 1e-4
+    import onnx
+
+    ops = {path: {n.op_type for n in onnx.load(str(path)).graph.node} for path in (tmp_path / "m.onnx",
+                                                                                tmp_path / "m_flat.onnx")}
+    assert "Loop" in ops[tmp_path / "m.onnx"] and "Loop" not in ops[tmp_path / "m_flat.onnx"]
     # dynamic batch: a different batch size than the export example runs too
     wave = np.random.default_rng(0).standard_normal((5, 160000)).astype(np.float32) * 0.1
     session = export.onnx_session(tmp_path / "m.onnx")
