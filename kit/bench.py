@@ -90,19 +90,16 @@ def _eager_fn(member):
     return eager
 
 
-def _eager_and_onnx(onnx_member, member, batches: list, tmp: Path, results: dict) -> None:
-    from kit.export import export_openvino, onnx_probs
+def _eager_and_onnx(onnx_member, member, batches: list, results: dict) -> None:
+    from kit.export import OpenVinoModel, in_runs, onnx_probs
 
     eager, session = _eager_fn(member), onnx_member.model.session
     fns = {"eager_wps": eager, "onnx_wps": lambda b: onnx_probs(session, b)}
     try:
-        import openvino as ov
+        import openvino  # noqa: F401
 
-        from kit.export import export_onnx
-
-        xml = export_openvino(export_onnx(member.path, tmp / "model.onnx"), tmp / "model.xml")
-        compiled = ov.Core().compile_model(str(xml), "CPU")
-        fns["openvino_wps"] = lambda b: compiled([b])[0]
+        openvino_run = OpenVinoModel(member.path).run
+        fns["openvino_wps"] = lambda b: in_runs(openvino_run, b)
     except ImportError:
         results["openvino_wps"] = None
         print("OpenVINO: skipped (the openvino package is not installed)")
@@ -110,6 +107,9 @@ def _eager_and_onnx(onnx_member, member, batches: list, tmp: Path, results: dict
     results.update({name: float(np.median(r)) for name, r in rates.items()})
     results["onnx_over_eager"] = _median_ratio(rates["onnx_wps"], rates["eager_wps"])
     results["onnx_max_abs_diff"] = float(np.abs(eager(batches[0]) - onnx_probs(session, batches[0])).max())
+    if "openvino_wps" in fns:
+        results["openvino_over_eager"] = _median_ratio(rates["openvino_wps"], rates["eager_wps"])
+        results["openvino_max_abs_diff"] = float(np.abs(eager(batches[0]) - fns["openvino_wps"](batches[0])).max())
 
 
 def _end_to_end(member, sound: Path, results: dict, prefix: str = "") -> None:
@@ -154,7 +154,7 @@ def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float 
         results["model_only_wps"] = float(np.median(model_rates))
         onnx_member = load_members([ckpt], "cpu", runtime="onnx")[0]
         _end_to_end(onnx_member, sound, results, "onnx_")
-        _eager_and_onnx(onnx_member, member, batches, tmp, results)
+        _eager_and_onnx(onnx_member, member, batches, results)
     results["e2e_over_model"] = results["end_to_end_wps"] / results["model_only_wps"]
     results["onnx_e2e_over_model"] = results["onnx_end_to_end_wps"] / results["onnx_wps"]
     return results
@@ -163,7 +163,8 @@ def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float 
 def _report(r: dict) -> str:
     import torch
 
-    ov = f"{r['openvino_wps']:.1f}" if r.get("openvino_wps") else "not installed"
+    ov = (f"{r['openvino_wps']:.1f} windows/s, / eager = {r['openvino_over_eager']:.2f} (max |eager - openvino| = "
+          f"{r['openvino_max_abs_diff']:.1e})" if r.get("openvino_wps") else "not installed")
     return "\n".join([
         f"inference benchmark: {r['backbone']}, {r['minutes']:g}-min soundscape ({r['windows']} windows of 5 s), "
         f"batch {r['batch_size']}, torch threads {torch.get_num_threads()}",

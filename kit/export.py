@@ -206,13 +206,17 @@ ROWS_PER_RUN = 4  # ONNX Runtime on the CPU runs an efficientnet_b0 ~1.4x faster
 #                  than on 32 (the activations stay in cache); README, Submission.
 
 
-def onnx_probs(session, waves: np.ndarray, rows_per_run: int = ROWS_PER_RUN) -> np.ndarray:
-    """(batch, samples) waveforms -> (batch, classes) probabilities, run `rows_per_run` rows at a time."""
+def in_runs(run, waves: np.ndarray, rows_per_run: int = ROWS_PER_RUN) -> np.ndarray:
+    """run((rows, samples) float32) -> (rows, classes), called on `rows_per_run` rows at a time."""
     waves = np.ascontiguousarray(waves, dtype=np.float32)
     if len(waves) <= rows_per_run:
-        return session.run(None, {"waveform": waves})[0]
-    return np.concatenate([session.run(None, {"waveform": waves[i:i + rows_per_run]})[0]
-                           for i in range(0, len(waves), rows_per_run)])
+        return run(waves)
+    return np.concatenate([run(waves[i:i + rows_per_run]) for i in range(0, len(waves), rows_per_run)])
+
+
+def onnx_probs(session, waves: np.ndarray, rows_per_run: int = ROWS_PER_RUN) -> np.ndarray:
+    """(batch, samples) waveforms -> (batch, classes) probabilities, run `rows_per_run` rows at a time."""
+    return in_runs(lambda w: session.run(None, {"waveform": w})[0], waves, rows_per_run)
 
 
 class OnnxModel:
@@ -225,22 +229,42 @@ class OnnxModel:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="kit-onnx-") as tmp:
-            self.session = onnx_session(export_onnx(checkpoint, Path(tmp) / "model.onnx"), spin=spin)
+            self._load(export_onnx(checkpoint, Path(tmp) / "model.onnx"), spin)
+
+    def _load(self, onnx_path: Path, spin: bool) -> None:
+        self.session = session = onnx_session(onnx_path, spin=spin)
+        self.run = lambda w: session.run(None, {"waveform": w})[0]
 
     def __call__(self, x: torch.Tensor, valid_samples=None) -> torch.Tensor:
         """x (batch, 1, samples) -> (batch, classes) probabilities (valid_samples: unused, one crop per row)."""
-        return torch.from_numpy(onnx_probs(self.session, x.reshape(x.shape[0], -1).cpu().numpy()))
+        return torch.from_numpy(in_runs(self.run, x.reshape(x.shape[0], -1).cpu().numpy()))
+
+
+class OpenVinoModel(OnnxModel):
+    """`predict --runtime openvino`: the exported graph compiled by OpenVINO for the CPU (an optional package).
+    In float32: OpenVINO's default on CPUs with bfloat16 units is bfloat16 (here 1.4x faster, probabilities
+    7e-5 off), which would break "the submission reproduces the validation path"."""
+
+    def _load(self, onnx_path: Path, spin: bool) -> None:
+        ov = _openvino()
+        compiled = ov.Core().compile_model(ov.convert_model(str(onnx_path)), "CPU",
+                                           {"INFERENCE_PRECISION_HINT": "f32"})
+        self.run = lambda w: compiled([w])[0]
+
+
+def _openvino():
+    try:
+        import openvino as ov
+    except ImportError as exc:
+        raise RuntimeError("OpenVINO skipped: the `openvino` package is not installed (pip install openvino to "
+                           "enable it; ONNX export and --runtime onnx do not need it)") from exc
+    return ov
 
 
 def export_openvino(onnx_path, out_xml) -> Path:
     """Convert the ONNX file to OpenVINO IR; a clear error when openvino is not installed."""
-    try:
-        import openvino as ov
-    except ImportError as exc:
-        raise RuntimeError("OpenVINO export skipped: the `openvino` package is not installed "
-                           "(pip install openvino to enable it; ONNX export does not need it)") from exc
-    model = ov.convert_model(str(onnx_path))
-    ov.save_model(model, str(out_xml))
+    ov = _openvino()
+    ov.save_model(ov.convert_model(str(onnx_path)), str(out_xml))
     return Path(out_xml)
 
 

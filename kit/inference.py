@@ -180,7 +180,7 @@ def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None
 
     `checkpoints`: paths (or Members). `infer`: None uses the first checkpoint's InferConfig. `budget_s`:
     time budget for the whole call (None = unlimited); `clock` is injectable for tests. `runtime`: torch or
-    onnx (see load_members).
+    onnx or openvino (see kit.members.load_members).
     """
     from kit.utils import pick_device
 
@@ -271,9 +271,10 @@ def cli(argv) -> int:
     parser.add_argument("--out", default="submission.csv", help="submission CSV to write (default: %(default)s)")
     parser.add_argument("--budget-min", type=float, default=90.0, help="time budget in minutes (default 90)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
-    parser.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
-                        help="torch, or onnx: each checkpoint exported and run by ONNX Runtime on the CPU "
-                             "(~1.9x faster for efficientnet_b0 on 2 cores; needs the onnx and onnxruntime packages)")
+    parser.add_argument("--runtime", choices=["torch", "onnx", "openvino"], default="torch",
+                        help="torch; or onnx / openvino: each checkpoint exported and run by ONNX Runtime / OpenVINO "
+                             "on the CPU (~1.5x eager for efficientnet_b0 on 2 cores; needs onnx + onnxruntime "
+                             "[+ openvino])")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override an InferConfig key: " + ", ".join(f.name for f in
                                                                          fields(InferConfig)))
