@@ -72,6 +72,8 @@ def test_onnx_matches_eager_on_real_audio(shared_data, tmp_path, capsys):
     ops = {path: {n.op_type for n in onnx.load(str(path)).graph.node} for path in (tmp_path / "m.onnx",
                                                                                 tmp_path / "m_flat.onnx")}
     assert "Loop" in ops[tmp_path / "m.onnx"] and "Loop" not in ops[tmp_path / "m_flat.onnx"]
+    outside = H.tiny_checkpoint(tmp_path / "outside.ckpt", sets=["features_in_model=false"])  # front-end not in
+    assert export.parity(outside, export.export_onnx(outside, tmp_path / "o.onnx"), audio, n_windows=3) <= 1e-4
     # dynamic batch: a different batch size than the export example runs too
     wave = np.random.default_rng(0).standard_normal((5, 160000)).astype(np.float32) * 0.1
     session = export.onnx_session(tmp_path / "m.onnx")
