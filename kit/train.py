@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from kit.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from kit.config import Config, add_config_arguments, config_from_args
 from kit.data import RecordingDataset, check_files, read_labels, split_table
+from kit.members import time_inference
 from kit.metrics import summarize
 from kit.models import count_parameters
 from kit.utils import atomic_write_text, pick_device, progress, seed_everything, tune_malloc
@@ -193,24 +194,6 @@ def evaluate(model, loader, device) -> dict:
 
 
 @torch.no_grad()
-def time_inference(model, config: Config, device, windows: int = 8, repeats: int = 3) -> float:
-    """Milliseconds per scoring window: the model on a batch of `windows` crops (median of `repeats`)."""
-    from kit.models import input_shape
-
-    model.eval()
-    shape = (config.audio.crop_samples,) if config.model.features_in_model else tuple(input_shape(config))
-    x = torch.zeros((windows, 1) + shape, device=device)
-    times = []
-    for _ in range(repeats + 1):  # the first call warms up
-        start = time.perf_counter()
-        model(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    model.train()
-    return 1000.0 * float(np.median(times[1:])) / windows
-
-
 # ---------------------------------------------------------------------------------------------------
 # checkpoints and resume
 # ---------------------------------------------------------------------------------------------------
