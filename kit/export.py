@@ -52,17 +52,6 @@ class WaveformModel(nn.Module):
         return torch.sigmoid(self.model(x))
 
 
-class FrontEnd(nn.Module):
-    """(batch, samples) waveform -> (batch, C, H, T) features."""
-
-    def __init__(self, frontend: nn.Module):
-        super().__init__()
-        self.frontend = frontend
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.frontend(wave)
-
-
 class FeaturesToProbs(nn.Module):
     """(batch, C, H, T) features -> (batch, classes) probabilities: the KitModel after its front-end."""
 
@@ -171,7 +160,7 @@ def export_onnx(checkpoint, out_path, batch_size: int = 2, stft: str = "auto", f
         else:
             import onnx
 
-            frontend = FrontEnd(wrapper.frontend or wrapper.model.frontend).eval()
+            frontend = (wrapper.frontend or wrapper.model.frontend).eval()  # (batch, samples) -> features
             with torch.no_grad():
                 feats = frontend(example[:1])
             saved, wrapper.model.frontend = wrapper.model.frontend, None

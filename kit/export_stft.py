@@ -17,15 +17,12 @@ import math
 import torch
 from torch import nn
 
+from kit.features import centre_pad_mode, power_to_mel
+
 
 def _centre_pad(x: torch.Tensor, n_fft: int, pad_mode: str) -> torch.Tensor:
-    if x.shape[-1] < n_fft // 2 + 1 and pad_mode == "reflect":
-        pad_mode = "constant"  # as kit.features.power_spectrogram
-    return nn.functional.pad(x[:, None, :], (n_fft // 2, n_fft // 2), mode=pad_mode)[:, 0]
-
-
-def _to_mel(power: torch.Tensor, mel_fb: torch.Tensor) -> torch.Tensor:
-    return torch.matmul(power.transpose(-1, -2), mel_fb).transpose(-1, -2)
+    mode = centre_pad_mode(x.shape[-1], n_fft, pad_mode)  # the rule kit.features.power_spectrogram uses
+    return nn.functional.pad(x[:, None, :], (n_fft // 2, n_fft // 2), mode=mode)[:, 0]
 
 
 def dft_mel(x, n_fft: int, hop_length: int, window, pad_mode: str, mel_fb) -> torch.Tensor:
@@ -37,14 +34,14 @@ def dft_mel(x, n_fft: int, hop_length: int, window, pad_mode: str, mel_fb) -> to
     basis = torch.cat([torch.cos(angle) * w, -torch.sin(angle) * w]).float().to(x.device)[:, None, :]
     spec = nn.functional.conv1d(_centre_pad(x, n_fft, pad_mode)[:, None, :], basis, stride=hop_length)
     real, imag = spec.split(n_fft // 2 + 1, dim=1)
-    return _to_mel(real.square() + imag.square(), mel_fb)
+    return power_to_mel(real.square() + imag.square(), mel_fb)
 
 
 def stft_op_mel(x, n_fft: int, hop_length: int, window, pad_mode: str, mel_fb) -> torch.Tensor:
     """Power from torch.stft(return_complex=False): exported as ONNX's STFT operator."""
     spec = torch.stft(_centre_pad(x, n_fft, pad_mode), n_fft=n_fft, hop_length=hop_length, window=window,
                       center=False, return_complex=False)  # (N, bins, frames, 2)
-    return _to_mel(spec.square().sum(-1), mel_fb)
+    return power_to_mel(spec.square().sum(-1), mel_fb)
 
 
 def split_size(n: int) -> int:

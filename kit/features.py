@@ -70,21 +70,28 @@ def dct_matrix(n_mfcc: int, n_mels: int) -> torch.Tensor:
     return dct.t().float()
 
 
+def centre_pad_mode(n_samples: int, n_fft: int, pad_mode: str) -> str:
+    """The pad mode of the centred frames: reflect padding needs more samples than half a frame."""
+    return "constant" if n_samples < n_fft // 2 + 1 and pad_mode == "reflect" else pad_mode
+
+
 def power_spectrogram(x: torch.Tensor, n_fft: int, hop_length: int, window: torch.Tensor,
                       pad_mode: str) -> torch.Tensor:
     """(N, samples) -> (N, n_fft//2+1, frames) power, centred frames (frames = samples // hop + 1)."""
-    if x.shape[-1] < n_fft // 2 + 1 and pad_mode == "reflect":
-        pad_mode = "constant"  # reflect padding needs more samples than half a frame
     spec = torch.stft(x, n_fft=n_fft, hop_length=hop_length, window=window, center=True,
-                      pad_mode=pad_mode, return_complex=True)
+                      pad_mode=centre_pad_mode(x.shape[-1], n_fft, pad_mode), return_complex=True)
     return spec.real.square() + spec.imag.square()
+
+
+def power_to_mel(power: torch.Tensor, mel_fb: torch.Tensor) -> torch.Tensor:
+    """(N, bins, frames) power -> (N, n_mels, frames) with an (bins, n_mels) filterbank."""
+    return torch.matmul(power.transpose(-1, -2), mel_fb).transpose(-1, -2)
 
 
 def mel_power(x: torch.Tensor, n_fft: int, hop_length: int, window: torch.Tensor, pad_mode: str,
               mel_fb: torch.Tensor) -> torch.Tensor:
     """(N, samples) -> (N, n_mels, frames) mel power. kit.export swaps in an exportable equivalent."""
-    power = power_spectrogram(x, n_fft, hop_length, window, pad_mode)
-    return torch.matmul(power.transpose(-1, -2), mel_fb).transpose(-1, -2)
+    return power_to_mel(power_spectrogram(x, n_fft, hop_length, window, pad_mode), mel_fb)
 
 
 def cpu_chunk_items(n_fft: int, frames: int, max_bins: int = 1 << 19) -> int:
