@@ -13,7 +13,7 @@ import kit
 from kit.config import Config
 from kit.utils import atomic_torch_save
 
-FORMAT = 1
+FORMAT = 1  # layout of the saved dict; a checkpoint of another format is refused on load
 
 
 class CheckpointError(ValueError):
@@ -68,6 +68,9 @@ def load_checkpoint(path, map_location="cpu", check_version: bool = True) -> Che
         raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(raw, dict) or "kit_version" not in raw or "state_dict" not in raw:
         raise CheckpointError(f"{path}: not a kit checkpoint (no kit_version / state_dict)")
+    if raw.get("format", FORMAT) != FORMAT:
+        raise CheckpointError(f"{path}: checkpoint format {raw.get('format')!r}, this kit reads format {FORMAT}; "
+                              f"load it with the kit version that wrote it ({raw.get('kit_version')})")
     version = raw["kit_version"]
     if check_version and version != kit.__version__ and os.environ.get("KIT_ALLOW_VERSION_MISMATCH") != "1":
         raise CheckpointError(

@@ -6,14 +6,14 @@ import os
 import sys
 
 COMMANDS = {
-    "demo": ("kit.demo", "generate clips, build a mini-competition, train, submit and score (end to end)"),
-    "train": ("kit.train", "train a model on a competition folder or a filename,label CSV"),
-    "sweep": ("kit.sweep", "run a grid of training configs and tabulate the results"),
-    "predict": ("kit.inference", "write submission.csv for a competition's test_soundscapes"),
-    "export": ("kit.export", "export a checkpoint to ONNX (waveform in, probabilities out)"),
-    "bundle": ("kit.bundle", "make a Kaggle dataset folder with kit and checkpoints"),
-    "make-competition": ("kit.competition", "turn labelled clips into a BirdCLEF-layout competition"),
-    "score": ("kit.score", "score a submission.csv against a solution.csv"),
+    "demo": ("kit.compete.demo", "generate clips, build a mini-competition, train, submit and score (end to end)"),
+    "train": ("kit.train.loop", "train a model on a competition folder or a filename,label CSV"),
+    "sweep": ("kit.train.sweep", "run a grid of training configs and tabulate the results"),
+    "predict": ("kit.infer.predict", "write submission.csv for a competition's test_soundscapes"),
+    "export": ("kit.export.onnx", "export a checkpoint to ONNX (waveform in, probabilities out)"),
+    "bundle": ("kit.export.bundle", "make a Kaggle dataset folder with kit and checkpoints"),
+    "make-competition": ("kit.compete.competition", "turn labelled clips into a BirdCLEF-layout competition"),
+    "score": ("kit.compete.score", "score a submission.csv against a solution.csv"),
     "bench": ("kit.bench", "benchmarks: features (torchaudio vs librosa), inference throughput"),
 }
 

@@ -122,3 +122,10 @@ def read_csv_checked(path, what: str, error=ValueError, required=(), **read_kwar
     if missing:
         raise error(f"{path}: {what} is missing column(s) {missing}; found {list(frame.columns)[:8]}")
     return frame
+
+
+def shared_data_dir() -> Path:
+    """`../shared/data` beside the kit checkout (real audio for benchmarks and demos); KIT_SHARED_DATA overrides."""
+    if os.environ.get("KIT_SHARED_DATA"):
+        return Path(os.environ["KIT_SHARED_DATA"])
+    return Path(__file__).resolve().parents[2] / "shared" / "data"

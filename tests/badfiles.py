@@ -252,7 +252,7 @@ def sample_submission(path, labels, row_ids) -> Path:
 
 # ---- a tiny waveform model for inference tests (independent of kit.models) --------------------------
 def tiny_member(labels=("a", "b", "c"), config=None, oom_above: int = 0, seed: int = 0):
-    """A kit.inference.Member around a 1-layer model on band energies of the raw waveform.
+    """A kit.infer.Member around a 1-layer model on band energies of the raw waveform.
 
     `oom_above` > 0: the forward raises a CUDA-style out-of-memory RuntimeError for batches larger than it.
     """
@@ -260,7 +260,7 @@ def tiny_member(labels=("a", "b", "c"), config=None, oom_above: int = 0, seed: i
     from torch import nn
 
     from kit.config import Config
-    from kit.inference import Member
+    from kit.infer import Member
 
     class TinyWave(nn.Module):
         def __init__(self):

@@ -24,7 +24,7 @@ def clips(tmp_path):
 # ---- training data: read_labels, check_files, RecordingDataset -------------------------------------
 @pytest.mark.parametrize("secondary", ["['b'", "[1, 2]", "{'b': 1}", "b c", "[['b']]"])
 def test_malformed_secondary_labels_named(tmp_path, secondary):
-    data = pytest.importorskip("kit.data")
+    import kit.train.data as data
     folder = B.birdclef_folder(tmp_path / "bc", secondary=secondary)
     with pytest.raises(ValueError, match="secondary_labels") as info:
         data.read_labels(folder)
@@ -33,7 +33,7 @@ def test_malformed_secondary_labels_named(tmp_path, secondary):
 
 def test_secondary_labels_fallbacks(tmp_path):
     """Well-formed variants parse; secondary labels outside the label list are dropped with a note."""
-    data = pytest.importorskip("kit.data")
+    import kit.train.data as data
     table = data.read_labels(B.birdclef_folder(tmp_path / "bc", secondary="['b', 'zz']"))
     assert table.frame["secondary_labels"].iloc[0] == ["b"] and any("zz" in n for n in table.notes)
 
@@ -41,7 +41,7 @@ def test_secondary_labels_fallbacks(tmp_path):
 @pytest.mark.parametrize("case", ["missing_columns", "non_utf8", "escaping", "no_csv", "unknown_label",
                                   "empty_folder"])
 def test_read_labels_bad_csv(tmp_path, clips, case):
-    data = pytest.importorskip("kit.data")
+    import kit.train.data as data
     folder = clips.parent
     if case == "unknown_label":  # a primary label that sample_submission.csv (the label list) lacks
         source = B.birdclef_folder(tmp_path / "bc")
@@ -62,7 +62,7 @@ def test_read_labels_bad_csv(tmp_path, clips, case):
 
 
 def test_duplicated_rows_dropped_with_a_warning(clips):
-    data = pytest.importorskip("kit.data")
+    import kit.train.data as data
     with pytest.warns(UserWarning, match="duplicated"):
         table = data.read_labels(B.csv_duplicated_rows(clips.parent, clips))
     assert len(table) == 6 and table.frame["path"].is_unique
@@ -77,7 +77,7 @@ def _table_with_bad_files(clips):
 
 
 def test_check_files_skip_lists_every_bad_file(clips):
-    data = pytest.importorskip("kit.data")
+    import kit.train.data as data
     bad = _table_with_bad_files(clips)
     table = data.read_labels(clips)
     with pytest.warns(UserWarning, match="skipping 3 bad audio file") as record:
@@ -92,7 +92,7 @@ def test_check_files_skip_lists_every_bad_file(clips):
 @pytest.mark.parametrize("mode", ["skip", "stop"])
 def test_dataset_bad_file_after_the_header_check(clips, mode):
     """A NaN WAV passes the header check; decoding it in the dataset skips it (warning) or stops."""
-    data = pytest.importorskip("kit.data")
+    import kit.train.data as data
     from kit.config import Config
 
     nan = B.make_nonfinite_wav(clips.parent / "clips")
@@ -124,7 +124,6 @@ def _train(data, out, *extra):
 @pytest.mark.parametrize("case", ["missing_columns", "non_utf8", "escaping", "no_csv", "malformed_secondary",
                                   "unknown_label"])
 def test_train_cli_bad_csv(tmp_path, clips, capsys, case):
-    pytest.importorskip("kit.train")
     folder = clips.parent
     if case == "malformed_secondary":
         source, words = B.birdclef_folder(tmp_path / "bc", secondary="['b'"), ["train.csv", "secondary_labels"]
@@ -151,7 +150,6 @@ def _clips_with_bad_files(clips) -> list:
 def test_train_skips_bad_files_and_keeps_a_summary(tmp_path, clips, capsys):
     """bad_files=skip (default): a warning lists them, training runs, train.log / run.json / the experiment
     log keep the summary. The NaN file passes the header check and is skipped when first decoded."""
-    pytest.importorskip("kit.train")
     import json
 
     bad = _clips_with_bad_files(clips)
@@ -168,7 +166,6 @@ def test_train_skips_bad_files_and_keeps_a_summary(tmp_path, clips, capsys):
 
 
 def test_train_stops_on_a_bad_file_when_asked(tmp_path, clips, capsys):
-    pytest.importorskip("kit.train")
     bad = _clips_with_bad_files(clips)
     err = assert_cli_error(_train(clips, tmp_path / "runs" / "run", "--set", "bad_files=stop"), capsys,
                            "bad_files=stop")
@@ -185,9 +182,9 @@ def _linked_edge_cases(shared_data, folder: Path) -> list:
 
 def test_edge_cases_as_soundscapes(shared_data, tmp_path):
     """Each real edge case predicted as a soundscape: rows computed, or fallback rows with a warning."""
-    inference = pytest.importorskip("kit.inference")
+    import kit.infer.predict as inference
     from kit.config import InferConfig
-    from kit.submission import validate_submission
+    from kit.infer.submission import validate_submission
 
     names = _linked_edge_cases(shared_data, tmp_path / "test")
     infer = InferConfig(infer_batch_size=4, fallback_prob=0.5)
@@ -205,7 +202,7 @@ def test_edge_cases_as_soundscapes(shared_data, tmp_path):
 
 
 def test_edge_cases_as_training_recordings(shared_data, tmp_path):
-    data = pytest.importorskip("kit.data")
+    import kit.train.data as data
     from kit.config import Config
 
     names = _linked_edge_cases(shared_data, tmp_path / "clips")

@@ -14,9 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import infer_helpers as H  # noqa: E402
-
-pytest.importorskip("kit.models")
-from kit import bundle  # noqa: E402
+from kit.export import bundle  # noqa: E402
 
 FRESH = r"""
 import importlib.util, json, sys
@@ -25,9 +23,9 @@ sys.meta_path = [f for f in sys.meta_path if "editable" not in type(f).__module_
                  and "editable" not in getattr(f, "__name__", "").lower()]
 assert importlib.util.find_spec("kit") is None, "kit importable without the bundle"
 sys.path.insert(0, sys.argv[1])
-import kit, kit.inference
+import kit, kit.infer
 assert kit.__file__.startswith(sys.argv[1]), kit.__file__
-frame = kit.inference.predict_soundscapes([sys.argv[2]], sys.argv[3], device="cpu")
+frame = kit.infer.predict_soundscapes([sys.argv[2]], sys.argv[3], device="cpu")
 frame.to_csv(sys.argv[4], index=False)
 print(kit.__file__)
 """
@@ -38,7 +36,7 @@ def test_bundle_layout_and_metadata(tmp_path, monkeypatch):
     ckpt = H.tiny_checkpoint(tmp_path / "best.ckpt")
     paths = bundle.make_bundle([ckpt, ckpt], tmp_path / "out", user="me", slug="my-kit")
     dataset, kernel = paths["dataset"], paths["kernel"]
-    assert (dataset / "kit" / "inference.py").is_file() and (dataset / "kit" / "models").is_dir()
+    assert (dataset / "kit" / "infer" / "predict.py").is_file() and (dataset / "kit" / "models").is_dir()
     assert not list(dataset.rglob("__pycache__")) and not list(dataset.rglob("*.pyc"))
     assert sorted(p.name for p in (dataset / "checkpoints").iterdir()) == ["1_best.ckpt", "best.ckpt"]
     meta = json.loads((dataset / "dataset-metadata.json").read_text())
@@ -95,7 +93,7 @@ def test_fresh_process_predicts_identically_from_a_copied_bundle(tmp_path, share
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().startswith(str(copy))
-    from kit.inference import predict_soundscapes
+    from kit.infer.predict import predict_soundscapes
 
     here = predict_soundscapes([ckpt], audio, device="cpu")
     fresh = pd.read_csv(tmp_path / "fresh.csv")

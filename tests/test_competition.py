@@ -10,8 +10,8 @@ import soundfile as sf
 
 from kit.audio import load_audio
 from kit.cli import main
-from kit.competition import make_competition, read_clips, split_clips
-from kit.synth import CALLS, make_clip_set, synth_clip
+from kit.compete.competition import make_competition, read_clips, split_clips
+from kit.compete.synth import CALLS, make_clip_set, synth_clip
 
 SR = 16000
 TONE_ON_S, TONE_OFF_S = 1.0, 2.0   # every hand-made clip: silence, a 1 s tone at [1, 2) s, silence

@@ -1,4 +1,4 @@
-"""kit.data: reading BirdCLEF folders and filename,label CSVs, targets, the seeded stratified split, the dataset."""
+"""kit.train.data: reading BirdCLEF folders and filename,label CSVs, targets, the seeded stratified split, the dataset."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import badfiles as B
 from kit.audio import AudioError
 from kit.config import Config
-from kit.data import DataError, RecordingDataset, check_files, read_labels, split_table, targets
+from kit.train.data import DataError, RecordingDataset, check_files, read_labels, split_table, targets
 from train_data import tone_clips
 
 

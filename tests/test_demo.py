@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 
 from kit.cli import main
-from kit.report import results_table
+from kit.compete.report import results_table
 
 
 @pytest.fixture(scope="module")
 def quick_demo(tmp_path_factory):
-    from kit.demo import run_demo
+    from kit.compete.demo import run_demo
 
     out = tmp_path_factory.mktemp("demo")
     return out, run_demo(out, quick=True, seed=0)

@@ -10,12 +10,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import infer_helpers as H  # noqa: E402
-
-pytest.importorskip("kit.models")
-pytest.importorskip("onnxruntime")
-from kit import export  # noqa: E402
-from kit.export_stft import MEL_IMPLS, frames_by_blocks, half_grid_filterbank  # noqa: E402
-from kit.features import hann_window, mel_power  # noqa: E402
+from kit.export import onnx as export  # noqa: E402
+from kit.features.stft import MEL_IMPLS, frames_by_blocks, half_grid_filterbank  # noqa: E402
+from kit.features.frontend import hann_window, mel_power  # noqa: E402
 
 
 @pytest.mark.parametrize("impl", ["fft", "dft", "onnx"])
@@ -88,7 +85,7 @@ def test_openvino_missing_gives_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "openvino", None)  # as if not installed (import raises ImportError)
     with pytest.raises(RuntimeError, match="openvino. package is not installed"):
         export.export_openvino(tmp_path / "m.onnx", tmp_path / "m.xml")
-    from kit.members import load_members
+    from kit.infer.members import load_members
 
     with pytest.raises(RuntimeError, match="openvino. package is not installed"):
         load_members([H.tiny_checkpoint(tmp_path / "m.ckpt")], "cpu", runtime="openvino")
@@ -96,7 +93,7 @@ def test_openvino_missing_gives_a_clear_message(tmp_path, monkeypatch):
 
 def test_predict_with_openvino_runtime_matches_torch(shared_data, tmp_path):
     pytest.importorskip("openvino", reason="openvino is optional (not in requirements.txt)")
-    from kit.inference import predict_soundscapes
+    from kit.infer.predict import predict_soundscapes
 
     ckpt = H.tiny_checkpoint(tmp_path / "m.ckpt")
     folder = shared_data / "field"
@@ -108,7 +105,7 @@ def test_predict_with_openvino_runtime_matches_torch(shared_data, tmp_path):
 
 
 def test_inference_benchmark_reports_rates(shared_data):
-    from kit.bench import _report, bench_inference
+    from kit.bench.inference import _report, bench_inference
 
     r = bench_inference(shared_data, backbone="cnn", minutes=0.5, batch_size=4, model_batches=2, num_classes=3,
                         sets=H.TINY_SETS)
@@ -124,7 +121,7 @@ def test_predict_with_onnx_runtime_matches_torch(shared_data, tmp_path):
     import pandas as pd
 
     from kit.cli import main
-    from kit.inference import load_members, predict_soundscapes
+    from kit.infer.predict import load_members, predict_soundscapes
 
     ckpt = H.tiny_checkpoint(tmp_path / "m.ckpt")
     comp = tmp_path / "comp"

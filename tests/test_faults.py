@@ -127,7 +127,6 @@ def test_invalid_config_inside_refused(tmp_path):
 
 
 def test_weights_of_another_architecture_refused(tmp_path):
-    pytest.importorskip("kit.models")
     from kit.checkpoint import load_model
 
     path = _save_tiny(tmp_path / "arch.ckpt")  # state dict {"w": ...} fits no model
@@ -145,9 +144,9 @@ def _soundscapes(folder, names=("s1.ogg", "s2.ogg"), seconds=12.0) -> Path:
 @pytest.mark.parametrize("maker", [B.make_text_as_ogg, B.make_truncated_ogg, B.make_nonfinite_wav, B.make_zero_byte],
                          ids=["text", "truncated", "nan", "zero_byte"])
 def test_one_corrupt_soundscape_gets_fallback_rows(tmp_path, maker):
-    inference = pytest.importorskip("kit.inference")
+    import kit.infer.predict as inference
     from kit.config import InferConfig
-    from kit.submission import validate_submission
+    from kit.infer.submission import validate_submission
 
     folder = _soundscapes(tmp_path / "test")
     member = B.tiny_member()
@@ -170,7 +169,7 @@ def test_one_corrupt_soundscape_gets_fallback_rows(tmp_path, maker):
 
 
 def test_out_of_memory_halves_the_batch_and_continues(tmp_path):
-    inference = pytest.importorskip("kit.inference")
+    import kit.infer.predict as inference
     from kit.config import InferConfig
 
     folder = _soundscapes(tmp_path / "test", seconds=30.0)
@@ -183,7 +182,7 @@ def test_out_of_memory_halves_the_batch_and_continues(tmp_path):
 
 
 def test_out_of_memory_at_batch_one_is_raised(tmp_path):
-    inference = pytest.importorskip("kit.inference")
+    import kit.infer.predict as inference
     from kit.config import InferConfig
 
     folder = _soundscapes(tmp_path / "test", names=("s1.ogg",), seconds=10.0)
@@ -193,7 +192,7 @@ def test_out_of_memory_at_batch_one_is_raised(tmp_path):
 
 
 def test_ensemble_members_with_other_labels_refused(tmp_path):
-    inference = pytest.importorskip("kit.inference")
+    import kit.infer.predict as inference
 
     folder = _soundscapes(tmp_path / "test", names=("s1.ogg",), seconds=5.0)
     members = [B.tiny_member(("a", "b", "c")), B.tiny_member(("a", "c", "b"), seed=1)]
@@ -209,7 +208,7 @@ KILL_DRIVER = r"""
 import os, sys, time
 from pathlib import Path
 mode, marker, argv = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
-import kit.train as T
+import kit.train.loop as T
 from kit.cli import main
 epoch = {"n": 0}
 
@@ -224,11 +223,11 @@ def after_one_batch(loader):
         yield batch
 
 original_epoch = T.train_epoch
-def train_epoch(model, loader, *args, **kwargs):
+def train_epoch(run, loader, *args, **kwargs):
     epoch["n"] += 1
     if mode == "epoch" and epoch["n"] == 2:
         loader = after_one_batch(loader)
-    return original_epoch(model, loader, *args, **kwargs)
+    return original_epoch(run, loader, *args, **kwargs)
 T.train_epoch = train_epoch
 
 original_fsync = os.fsync
@@ -283,7 +282,6 @@ def _log_rows(log: Path) -> list:
 
 @pytest.fixture(scope="module")
 def train_data(tmp_path_factory):
-    pytest.importorskip("kit.train")
     if not Path("/proc/self/fd").is_dir():
         pytest.skip("the kill driver finds file names through /proc (Linux)")
     return B.make_clip_folder(tmp_path_factory.mktemp("traindata"), labels=("a", "b"), per_label=4, seconds=2.0)
@@ -291,7 +289,7 @@ def train_data(tmp_path_factory):
 
 @pytest.mark.parametrize("mode", ["epoch", "checkpoint", "log"])
 def test_sigkill_leaves_a_good_checkpoint_and_resume_continues(tmp_path, train_data, mode):
-    from kit import explog
+    from kit.train import explog
     from kit.train import train
 
     out, log = tmp_path / "runs" / "run", tmp_path / "runs" / "experiments.csv"

@@ -8,7 +8,7 @@ import torch
 
 from kit.audio import load_audio
 from kit.config import AudioConfig, Config, FeatureConfig
-from kit.features import FeatureExtractor, extract, mirror_frames
+from kit.features.frontend import FeatureExtractor, extract, mirror_frames
 
 GOLDEN = Path(__file__).parent / "golden" / "logmel_default.json"
 
@@ -160,7 +160,7 @@ def test_runs_on_available_accelerator():
 def test_cpu_chunks_equal_one_call_and_keep_valid_samples(monkeypatch):
     """On the CPU the front-end runs a few items at a time (cache); the result equals one call on the batch,
     including the per-item valid lengths that spectrogram mirroring uses."""
-    import kit.features as F
+    import kit.features.frontend as F
 
     cfg = Config().override(["pad_mode=mirror", "mirror_placement=spectrogram", "crop_s=2"])
     assert F.cpu_chunk_items(2048, 321) == 1 and F.cpu_chunk_items(256, 65) > 4

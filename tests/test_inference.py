@@ -11,10 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import infer_helpers as H  # noqa: E402
-
-pytest.importorskip("kit.models")
 from kit.config import InferConfig  # noqa: E402
-from kit.inference import infer_config_from, predict_competition, predict_soundscapes, smooth  # noqa: E402
+from kit.infer.predict import infer_config_from, predict_competition, predict_soundscapes, smooth  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +105,7 @@ def test_predict_competition_empty_folder_and_unknown_labels(ckpts, shared_data,
     # the model's labels are a, b, c: none of the competition's, so every column gets the fallback
     infer = InferConfig(fallback_prob=0.125)
     with pytest.warns(UserWarning, match="unknown to the model"):
-        frame = predict_competition([ckpts[0]], comp, tmp_path / "sub.csv", infer=infer)
+        predict_competition([ckpts[0]], comp, tmp_path / "sub.csv", infer=infer)
     written = pd.read_csv(tmp_path / "sub.csv")
     assert list(written.columns) == list(sample.columns) and len(written) == 4
     assert np.allclose(written.iloc[:, 1:].to_numpy(), 0.125)

@@ -12,7 +12,7 @@ import torch
 
 from kit.audio import audio_info, iter_windows, load_crops
 from kit.config import Config
-from kit.features import FeatureExtractor
+from kit.features.frontend import FeatureExtractor
 
 FILES = ["field/great_plains_toad.ogg", "field/birds_10s.ogg", "field/aru_1.ogg"]
 

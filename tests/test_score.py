@@ -1,4 +1,4 @@
-"""kit.score: hand-computed small cases, agreement with scikit-learn, validation errors, CLI."""
+"""kit.compete.score: hand-computed small cases, agreement with scikit-learn, validation errors, CLI."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from kit.cli import main
-from kit.score import per_class_ap, score_files
+from kit.compete.score import per_class_ap, score_files
 
 
 def _write(tmp_path, name, ids, labels, values) -> str:

@@ -28,7 +28,7 @@ SECRET = "kit-test-secret-0123456789abcdef"
 def test_secondary_labels_parser_never_runs_code(tmp_path):
     """BirdCLEF writes secondary_labels as a Python list ("['a', 'b']"): parsed with ast.literal_eval, which
     evaluates literals only: a call inside the text is refused, not run."""
-    data = pytest.importorskip("kit.data")
+    import kit.train.data as data
     marker = tmp_path / "ran"
     for text in (f"__import__('os').system('touch {marker}')", "[open('x')]", "[" * 5000 + "]" * 5000):
         with pytest.raises(ValueError, match="secondary_labels"):
@@ -91,7 +91,7 @@ def test_resolve_inside_keeps_user_symlinks(tmp_path):
 
 
 def test_competition_refuses_escaping_filenames(tmp_path):
-    competition = pytest.importorskip("kit.competition")
+    import kit.compete.competition as competition
     outside = B.make_ogg(tmp_path, "outside.ogg", 2.0)
     data = tmp_path / "data"
     labels_csv = B.make_clip_folder(data)
@@ -102,7 +102,7 @@ def test_competition_refuses_escaping_filenames(tmp_path):
 
 
 def test_dataset_refuses_escaping_filenames(tmp_path):
-    data = pytest.importorskip("kit.data")
+    import kit.train.data as data
     B.make_ogg(tmp_path, "outside.ogg", 2.0)
     root = tmp_path / "data"
     B.make_clip_folder(root)
@@ -128,22 +128,18 @@ def _tiny_checkpoint(path: Path) -> Path:
     from kit.config import Config
 
     config = Config().override(["cnn_channels=4", "head_hidden=8", "n_mels=16", "n_mfcc=16"])
-    models = pytest.importorskip("kit.models")
+    import kit.models as models
     model = models.create_model(config, num_classes=2)
     save_checkpoint(path, Checkpoint(config=config, labels=["a", "b"], state_dict=model.state_dict()))
     return path
 
 
 def _bundle(bundle_mod, checkpoint: Path, out: Path):
-    for name in ("make_bundle", "build_bundle", "bundle"):
-        fn = getattr(bundle_mod, name, None)
-        if callable(fn):
-            return fn([checkpoint], out)
-    pytest.skip("kit.bundle has no make_bundle/build_bundle/bundle function yet")
+    return bundle_mod.make_bundle([checkpoint], out)
 
 
 def test_bundle_never_holds_credentials(tmp_path, monkeypatch):
-    bundle_mod = pytest.importorskip("kit.bundle")
+    import kit.export.bundle as bundle_mod
     _plant_credentials(tmp_path, monkeypatch)
     work = tmp_path / "work"
     work.mkdir()
@@ -163,10 +159,8 @@ def test_bundle_never_holds_credentials(tmp_path, monkeypatch):
 
 def test_upload_never_prompts(tmp_path, monkeypatch):
     """Uploading (dry run) with stdin closed and no credentials fails fast or succeeds, never waits."""
-    bundle_mod = pytest.importorskip("kit.bundle")
-    upload = getattr(bundle_mod, "upload", None) or getattr(bundle_mod, "upload_bundle", None)
-    if upload is None:
-        pytest.skip("kit.bundle has no upload function yet")
+    import kit.export.bundle as bundle_mod
+    upload = bundle_mod.upload
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "nowhere"))
     for var in ("KAGGLE_KEY", "KAGGLE_USERNAME"):

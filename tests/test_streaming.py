@@ -13,7 +13,7 @@ import badfiles as B  # noqa: E402
 
 from kit.audio import audio_info, iter_windows  # noqa: E402
 from kit.config import AudioConfig  # noqa: E402
-from kit.streaming import Prefetch, lockstep_windows, produce_windows, read_windows, window_stream  # noqa: E402
+from kit.audio.streaming import Prefetch, lockstep_windows, produce_windows, read_windows, window_stream  # noqa: E402
 
 
 def _items(stream) -> list:
@@ -100,9 +100,8 @@ def test_decode_mode_choice_and_bad_setting(monkeypatch):
 
 
 def test_predictions_identical_in_both_modes(shared_data, tmp_path, monkeypatch):
-    pytest.importorskip("kit.models")
     import infer_helpers as H
-    from kit.inference import predict_soundscapes
+    from kit.infer.predict import predict_soundscapes
 
     ckpt = H.tiny_checkpoint(tmp_path / "m.ckpt")
     folder = B._mkdir(tmp_path / "sc")

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kit.submission import (BudgetGuard, SubmissionError, align_labels, empty_submission, read_sample_labels,
-                            row_ids, validate_submission, write_submission)
+from kit.formats import SubmissionError, read_sample_labels, row_ids
+from kit.infer import BudgetGuard, align_labels, empty_submission, validate_submission, write_submission
 
 
 def _frame(ids, values):

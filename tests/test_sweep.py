@@ -1,11 +1,11 @@
-"""kit.sweep, kit.explog and the train/sweep CLIs: grid table + heat-map, atomic experiment log, --help."""
+"""kit.train.sweep, kit.train.explog and the train/sweep CLIs: grid table + heat-map, atomic experiment log, --help."""
 from __future__ import annotations
 
 import pytest
 
 from kit.config import Config, ConfigError
-from kit.explog import append_run, format_changes, read_rows
-from kit.sweep import grid_configs, parse_grid, sweep
+from kit.train.explog import append_run, format_changes, read_rows
+from kit.train.sweep import grid_configs, parse_grid, sweep
 from train_data import TINY, tone_clips
 
 

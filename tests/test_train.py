@@ -14,7 +14,7 @@ import torch
 
 from kit.checkpoint import CheckpointError, load_checkpoint, load_model
 from kit.config import Config
-from kit.explog import read_rows
+from kit.train.explog import read_rows
 from kit.train import ResumeError, lr_factor, train
 from train_data import TINY, esc50_subset, tone_clips
 
@@ -67,7 +67,7 @@ def test_crops_of_a_recording_are_pooled_and_learn(tones, tmp_path, crops, in_mo
     assert max(h["valid_accuracy"] for h in history) == 1.0
     from torch.utils.data import DataLoader
 
-    from kit.data import RecordingDataset, read_labels
+    from kit.train.data import RecordingDataset, read_labels
 
     table = read_labels(tones)
     wave, valid, target = next(iter(DataLoader(RecordingDataset(table, range(4), config, True), batch_size=4)))

@@ -1,13 +1,28 @@
-"""Models: `create_model(config, num_classes)` -> KitModel (front-end, backbone, head, crop pooling).
+"""Stage 3, models: `create_model(config, num_classes)` -> KitModel (front-end, backbone, head, crop pooling).
 
-Backbones: "cnn" | "rnn" | a timm name (aliases swinv2, eva02_tiny) | "tv:<torchvision name>"; see
-kit.models.backbones. Pretrained weights only from config.model.pretrained_path (a local file).
+Backbones: "cnn" | "rnn" | a timm name (aliases swinv2, eva02_tiny) | "tv:<torchvision name>" (`backbones`,
+the self-made ones in `builtin`, timm/torchvision adapters in `external`); the classifier head (`head`);
+local pretrained weights only, from config.model.pretrained_path (`weights`); `timing` measures ms per window.
 """
-from kit.models.backbones import ALIASES, SUPPORTED, Backbone, input_shape, resolve_backbone
+from kit.models.backbones import (
+           ALIASES,
+           SUPPORTED,
+           Backbone,
+           input_shape,
+           resolve_backbone,
+)
 from kit.models.errors import ModelError, PretrainedWeightsError
 from kit.models.head import Head
-from kit.models.kitmodel import KitModel, check_budget, count_parameters, create_model, describe_model, pool_crops
+from kit.models.kitmodel import (
+           KitModel,
+           check_budget,
+           count_parameters,
+           create_model,
+           describe_model,
+           pool_crops,
+)
+from kit.models.timing import time_inference
 
 __all__ = ["ALIASES", "SUPPORTED", "Backbone", "Head", "KitModel", "ModelError", "PretrainedWeightsError",
            "check_budget", "count_parameters", "create_model", "describe_model", "input_shape", "pool_crops",
-           "resolve_backbone"]
+           "resolve_backbone", "time_inference"]

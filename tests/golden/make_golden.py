@@ -12,7 +12,7 @@ sys.path.insert(0, str(HERE.parent))
 from test_features import synthetic  # noqa: E402
 
 from kit.config import Config  # noqa: E402
-from kit.features import extract  # noqa: E402
+from kit.features.frontend import extract  # noqa: E402
 
 cfg = Config()
 seconds = 1.0

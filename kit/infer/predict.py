@@ -4,7 +4,7 @@ Each soundscape is cut into windows by kit.audio.iter_windows with the audio con
 checkpoint* (the submission path declares no preprocessing). Decoding overlaps the model (a background
 thread) or, on a CPU the model fills, gets its own phase on every core (kit.streaming); windows are batched
 across files; memory holds a few batches, never a whole soundscape's spectrograms. Members (torch or ONNX
-Runtime) live in kit.members. Several checkpoints form an ensemble (same labels; probabilities averaged); members whose audio
+Runtime) live in kit.infer.members. Several checkpoints form an ensemble (same labels; probabilities averaged); members whose audio
 configs differ each get their own window stream. Optional test-time augmentation (`tta=shift`: average
 with the window circularly shifted by half its length) and smoothing across neighbouring windows
 (`smooth_weights`) are InferConfig flags. A time-budget guard drops TTA, then ensemble members, when the
@@ -22,11 +22,17 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from kit.audio import audio_info, iter_audio_files, window_count
+from kit.audio import (
+    audio_info,
+    iter_audio_files,
+    take_rows,
+    window_count,
+    window_stream,
+)
 from kit.config import Config, ConfigError, InferConfig, resolve_key
-from kit.members import Member, Runner, load_members, member_probs  # noqa: F401 (re-exported)
-from kit.streaming import take_rows, window_stream
-from kit.submission import BudgetGuard, BudgetPlan, row_ids
+from kit.formats import row_ids
+from kit.infer.budget import BudgetGuard, BudgetPlan
+from kit.infer.members import Runner, load_members
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -180,7 +186,7 @@ def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None
 
     `checkpoints`: paths (or Members). `infer`: None uses the first checkpoint's InferConfig. `budget_s`:
     time budget for the whole call (None = unlimited); `clock` is injectable for tests. `runtime`: torch or
-    onnx or openvino (see kit.members.load_members).
+    onnx or openvino (see kit.infer.members.load_members).
     """
     from kit.utils import pick_device
 
@@ -228,8 +234,8 @@ def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0
     An empty or missing test_soundscapes folder (Kaggle's public run) writes sample_submission's rows with
     the fallback probability. Rows the budget or a bad file prevented get the fallback, with a warning.
     """
-    from kit.submission import align_labels, empty_submission, read_sample_labels, write_submission
-
+    from kit.formats import read_sample_labels
+    from kit.infer.submission import align_labels, empty_submission, write_submission
     from kit.utils import pick_device
 
     start = clock()

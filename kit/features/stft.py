@@ -1,4 +1,4 @@
-"""Exportable mel spectrograms: the same (N, samples) -> (N, n_mels, frames) as kit.features.mel_power, without
+"""Exportable mel spectrograms: the same (N, samples) -> (N, n_mels, frames) as frontend.mel_power, without
 `torch.stft(return_complex=True)`, which the legacy ONNX exporter (dynamo=False, opset 17) cannot export.
 
 - `fft` (default): the DFT as one Cooley-Tukey split (n = n1 * n2) of plain MatMul/Mul ops. The input is real,
@@ -8,16 +8,18 @@
   About 30x fewer multiply-adds than the direct DFT at n_fft 2048;
 - `onnx`: `torch.stft(return_complex=False)`, ONNX's STFT operator (slow in ONNX Runtime 1.32 on the CPU);
 - `dft`: a conv1d with a DFT basis (~1.3 GFLOP per 5 s window): the fallback if `fft` fails to export.
-Each matches kit.features.mel_power to float32 rounding (tests/test_export.py).
+Each matches frontend.mel_power to float32 rounding (tests/test_export.py). `mel_step_of(module, kind)` sets one
+as the `mel_step` of every FeatureExtractor inside a module while the exporter traces it.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
 from torch import nn
 
-from kit.features import centre_pad_mode, power_to_mel
+from kit.features.frontend import FeatureExtractor, centre_pad_mode, power_to_mel
 
 
 def _centre_pad(x: torch.Tensor, n_fft: int, pad_mode: str) -> torch.Tensor:
@@ -108,5 +110,22 @@ def fft_mel(x, n_fft: int, hop_length: int, window, pad_mode: str, mel_fb) -> to
 
 MEL_IMPLS = {"fft": fft_mel, "onnx": stft_op_mel, "dft": dft_mel}
 
-__all__ = ["MEL_IMPLS", "fft_mel", "stft_op_mel", "dft_mel", "frames_by_blocks", "half_grid_filterbank",
+
+@contextlib.contextmanager
+def mel_step_of(module: nn.Module, kind: str = "fft"):
+    """While inside, every FeatureExtractor in `module` computes its mel power with MEL_IMPLS[kind]."""
+    if kind not in MEL_IMPLS:
+        raise ValueError(f"stft={kind!r} is not one of {', '.join(MEL_IMPLS)}")
+    extractors = [m for m in module.modules() if isinstance(m, FeatureExtractor)]
+    saved = [m.mel_step for m in extractors]
+    for m in extractors:
+        m.mel_step = MEL_IMPLS[kind]
+    try:
+        yield module
+    finally:
+        for m, step in zip(extractors, saved):
+            m.mel_step = step
+
+
+__all__ = ["MEL_IMPLS", "mel_step_of", "fft_mel", "stft_op_mel", "dft_mel", "frames_by_blocks", "half_grid_filterbank",
            "split_size"]

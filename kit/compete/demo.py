@@ -1,7 +1,7 @@
 """`python -m kit demo`: clips -> mini-competition -> train -> submission.csv -> score -> report, end to end.
 
 With no arguments the clips are synthetic calls (kit.synth, 10 classes); `--clips CSV` uses real labelled
-clips (`filename,label`) instead. The submission is written by kit.inference.predict_competition, the code
+clips (`filename,label`) instead. The submission is written by kit.infer.predict_competition, the code
 path of the submission notebook, and scored by kit.score against the competition's solution.csv. A
 logistic-regression baseline (kit.baseline) is scored on the same windows. Everything lands in --out
 (default ./demo_out): report.md, results.csv, per-class AP plots, training curves, checkpoints.
@@ -48,8 +48,8 @@ def demo_config(plan: DemoPlan, backbone: str, seed: int, overrides=()) -> Confi
 
 def build(out_dir: Path, clips_csv, plan: DemoPlan, seed: int) -> Path:
     """Make (or reuse the given) clips, then the competition folder; returns it."""
-    from kit.competition import make_competition
-    from kit.synth import make_clip_set
+    from kit.compete.competition import make_competition
+    from kit.compete.synth import make_clip_set
 
     if clips_csv is None:
         clips_csv = make_clip_set(out_dir / "clips", plan.n_classes, plan.clips_per_class, plan.clip_s, seed=seed)
@@ -60,8 +60,8 @@ def build(out_dir: Path, clips_csv, plan: DemoPlan, seed: int) -> Path:
 
 def train_and_submit(config: Config, comp_dir: Path, run_dir: Path) -> dict:
     """Train on comp_dir, write run_dir/submission.csv with predict_competition, score it; a result row."""
-    from kit.inference import predict_competition
-    from kit.score import per_class_ap, score_files
+    from kit.compete.score import per_class_ap, score_files
+    from kit.infer import predict_competition
     from kit.train import train
 
     start = time.perf_counter()
@@ -76,7 +76,7 @@ def train_and_submit(config: Config, comp_dir: Path, run_dir: Path) -> dict:
            "train_min": train_s / 60, "windows_per_s": len(frame) / max(infer_s, 1e-9),
            "params": int(result.get("params", 0)), "valid_cmap": result["metrics"].get("cmap", float("nan")),
            "submission": str(submission), "checkpoint": str(result["last"])}
-    from kit.report import plot_per_class_ap
+    from kit.compete.report import plot_per_class_ap
 
     plot_per_class_ap(per_class_ap(submission, comp_dir / "solution.csv"), run_dir / "per_class_ap.png",
                       f"per-class AP: {config.model.backbone}")
@@ -86,7 +86,7 @@ def train_and_submit(config: Config, comp_dir: Path, run_dir: Path) -> dict:
 def chance_scores(comp_dir: Path) -> dict:
     """Scores of an uninformative submission: a constant one for cmAP / ROC-AUC, and the expected top-1 of
     a uniformly random guess (a constant's argmax would just pick the first column)."""
-    from kit.score import score_files
+    from kit.compete.score import score_files
 
     solution = pd.read_csv(comp_dir / "solution.csv")
     truth = solution.drop(columns=["row_id"]).to_numpy()
@@ -99,8 +99,8 @@ def chance_scores(comp_dir: Path) -> dict:
 def run_demo(out_dir="demo_out", clips_csv=None, quick: bool = False, backbones=("cnn",), seed: int = 0,
              overrides=(), baseline: bool = True, plan: DemoPlan = None) -> dict:
     """The whole loop; returns {"rows": [result dicts], "report": path, "competition": path}."""
-    from kit.baseline import run_baseline
-    from kit.report import write_report
+    from kit.compete.baseline import run_baseline
+    from kit.compete.report import write_report
 
     plan = plan or (QUICK if quick else DemoPlan())
     out_dir = Path(out_dir)
@@ -152,7 +152,7 @@ def cli(argv) -> int:
         raise ValueError("demo builds its own small config: use --set KEY=VALUE to change it, not --config")
     result = run_demo(args.out, args.clips, args.quick, args.backbone or ["cnn"], args.seed, args.set,
                       not args.no_baseline, plan)
-    from kit.report import results_table
+    from kit.compete.report import results_table
 
     print(results_table(result["rows"]))
     print(f"\nreport: {result['report']}")

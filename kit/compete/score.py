@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kit.formats import SubmissionError
 from kit.metrics import summarize
-from kit.submission import SubmissionError
 from kit.utils import read_csv_checked
 
 
@@ -68,11 +68,6 @@ def align(submission: pd.DataFrame, solution: pd.DataFrame, names=("submission",
     if not np.isin(y_true, (0.0, 1.0)).all():
         raise SubmissionError(f"{sol_name}: ground truth must be 0/1")
     return labels, y_true, _numeric(sub, labels, sub_name)
-
-
-def score_frames(submission: pd.DataFrame, solution: pd.DataFrame) -> dict:
-    _, y_true, y_score = align(submission, solution)
-    return summarize(y_true, y_score)
 
 
 def score_files(submission_csv, solution_csv) -> dict:

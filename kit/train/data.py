@@ -120,7 +120,7 @@ def read_labels(data, labels: Optional[list] = None) -> RecordingTable:
         frame = _table_from_frame(raw, csv_path, data / "train_audio", "primary_label")
         sample = data / "sample_submission.csv"
         if labels is None and sample.is_file():
-            from kit.submission import read_sample_labels
+            from kit.formats import read_sample_labels
 
             labels = read_sample_labels(sample)[0]
     elif data.suffix.lower() == ".csv" or data.is_file() or not data.exists():

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kit.competition import write_ogg
+from kit.compete.competition import write_ogg
 from kit.utils import atomic_write_csv
 
 

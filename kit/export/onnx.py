@@ -1,8 +1,8 @@
 """Export a checkpoint to ONNX: raw waveform (batch, samples) in, probabilities (batch, classes) out.
 
 The mel front-end is inside the graph. The legacy exporter (dynamo=False, opset 17) cannot export
-`torch.stft(return_complex=True)`, so while tracing kit's front-end is routed through an equivalent mel
-spectrogram of exportable ops (kit.export_stft: `fft`, the default, a factorized FFT of MatMul/Mul ops;
+`torch.stft(return_complex=True)`, so while tracing, the front-end's `mel_step` is an equivalent mel
+spectrogram of exportable ops (kit.features.stft: `fft`, the default, a factorized FFT of MatMul/Mul ops;
 `onnx`, ONNX's STFT operator; `dft`, a conv1d). The front-end graph runs in an ONNX Loop, one window at a
 time (its STFT then stays in cache), and the network graph on the whole batch; `frontend_loop=False` traces
 one flat graph instead.
@@ -13,7 +13,6 @@ OpenVINO is used when that package is installed (it is optional).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import warnings
 from pathlib import Path
 
@@ -22,20 +21,6 @@ import torch
 from torch import nn
 
 OPSET = 17
-
-
-@contextlib.contextmanager
-def stft_for_export(kind: str = "fft"):
-    """Route kit's front-end through an exportable mel spectrogram (kit.export_stft) while tracing."""
-    import kit.features as features
-    from kit.export_stft import MEL_IMPLS
-
-    original = features.mel_power
-    features.mel_power = MEL_IMPLS[kind]
-    try:
-        yield
-    finally:
-        features.mel_power = original
 
 
 class WaveformModel(nn.Module):
@@ -60,7 +45,7 @@ class FeaturesToProbs(nn.Module):
         self.model = model
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        from kit.models.kitmodel import pool_crops
+        from kit.models import pool_crops
 
         m = self.model
         return torch.sigmoid(pool_crops(m._crop_logits(feats[:, None]), m.crop_pool, m.pool_over))
@@ -149,11 +134,12 @@ def export_onnx(checkpoint, out_path, batch_size: int = 2, stft: str = "auto", f
             return export_onnx(checkpoint, out_path, batch_size, "dft", frontend_loop)
     import tempfile
 
+    from kit.features import mel_step_of
     from kit.utils import atomic_write_bytes
 
     wrapper, ckpt = waveform_model(checkpoint)
     example = torch.zeros(batch_size, ckpt.config.audio.crop_samples)
-    with tempfile.TemporaryDirectory(prefix="kit-export-") as tmp_name, stft_for_export(stft):
+    with tempfile.TemporaryDirectory(prefix="kit-export-") as tmp_name, mel_step_of(wrapper, stft):
         tmp = Path(tmp_name)
         if not frontend_loop:
             data = _trace(wrapper, example, tmp / "m.onnx", "waveform", "probabilities").read_bytes()
@@ -209,7 +195,7 @@ def onnx_probs(session, waves: np.ndarray, rows_per_run: int = ROWS_PER_RUN) -> 
 
 
 class OnnxModel:
-    """Stands in for a member's torch model in kit.inference (`predict --runtime onnx`): the checkpoint exported
+    """Stands in for a member's torch model in kit.infer (`predict --runtime onnx`): the checkpoint exported
     to ONNX in a temporary folder (deleted once loaded) and run by ONNX Runtime on the CPU."""
 
     outputs_probabilities = True

@@ -14,8 +14,14 @@ import itertools
 import re
 from pathlib import Path
 
-from kit.config import Config, ConfigError, add_config_arguments, config_from_args, resolve_key
-from kit.explog import markdown_table
+from kit.config import (
+    Config,
+    ConfigError,
+    add_config_arguments,
+    config_from_args,
+    resolve_key,
+)
+from kit.train.explog import markdown_table
 from kit.utils import atomic_write_csv, atomic_write_text
 
 METRICS = ("cmap", "roc_auc", "accuracy", "loss")
@@ -60,8 +66,8 @@ def sweep(base: Config, data, out_dir, axes: list, metric: str = "cmap") -> dict
     """Train each grid point; returns {"table": DataFrame, "csv", "md", "png"} paths."""
     import pandas as pd
 
-    from kit.plots import plot_grid
     from kit.train import train
+    from kit.train.plots import plot_grid
 
     if metric not in METRICS:
         raise ConfigError(f"metric {metric!r} is not one of {METRICS}")

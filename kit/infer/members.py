@@ -1,6 +1,6 @@
 """Ensemble members: checkpoints loaded for inference (torch, or ONNX Runtime with `runtime="onnx"`) and run
 on batches of windows (test-time augmentation; the batch halves on out-of-memory errors). Used by
-kit.inference."""
+kit.infer.predict."""
 from __future__ import annotations
 
 import warnings
@@ -137,25 +137,3 @@ class Runner:
                 continue
             start = stop
         return np.concatenate(out).astype(np.float32), len(active)
-
-
-def time_inference(model, config: Config, device, windows: int = 8, repeats: int = 3) -> float:
-    """Milliseconds per scoring window: the model on a batch of `windows` crops (median of `repeats`)."""
-    import time
-
-    import torch
-
-    from kit.models import input_shape
-
-    model.eval()
-    shape = (config.audio.crop_samples,) if config.model.features_in_model else tuple(input_shape(config))
-    x = torch.zeros((windows, 1) + shape, device=device)
-    times = []
-    for _ in range(repeats + 1):  # the first call warms up
-        start = time.perf_counter()
-        model(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    model.train()
-    return 1000.0 * float(np.median(times[1:])) / windows

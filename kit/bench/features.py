@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kit.utils import shared_data_dir
+
 
 def _real_crops(data_dir: Path, n_crops: int, cfg) -> np.ndarray:
     from kit.audio import iter_audio_files, load_crops
@@ -79,7 +81,7 @@ def format_results(results: dict) -> str:
 def cli(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m kit bench features", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+    parser.add_argument("--data", default=str(shared_data_dir()))
     parser.add_argument("--crops", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")

@@ -1,4 +1,4 @@
-"""Streaming soundscape windows of many files to the model (used by kit.inference), two ways:
+"""Streaming soundscape windows of many files to the model (used by kit.infer), two ways:
 
 - background (`Prefetch(produce_windows(...))`): one decoding thread fills a bounded queue while the model runs
   (soundfile and numpy release the GIL for most of their work). Best where a core is free for it: a GPU runs
@@ -17,8 +17,15 @@ import threading
 
 import numpy as np
 
-from kit.audio import (AudioError, _check_samples, _to_mono, _window_from_buffer, iter_windows, stream_history,
-                       valid_samples, waveform_pad_mode, window_count, window_input_start)
+from kit.audio.crops import valid_samples, waveform_pad_mode
+from kit.audio.io import AudioError, _check_samples, _to_mono
+from kit.audio.windows import (
+    _window_from_buffer,
+    iter_windows,
+    stream_history,
+    window_count,
+    window_input_start,
+)
 
 # libsndfile formats whose seek + read gives exactly the samples of a front-to-back decode (checked on OGG
 # Vorbis at random offsets; PCM and FLAC are exact by construction). Others (MP3, ...) decode front to back.

@@ -90,7 +90,7 @@ def power_to_mel(power: torch.Tensor, mel_fb: torch.Tensor) -> torch.Tensor:
 
 def mel_power(x: torch.Tensor, n_fft: int, hop_length: int, window: torch.Tensor, pad_mode: str,
               mel_fb: torch.Tensor) -> torch.Tensor:
-    """(N, samples) -> (N, n_mels, frames) mel power. kit.export swaps in an exportable equivalent."""
+    """(N, samples) -> (N, n_mels, frames) mel power: FeatureExtractor's default `mel_step`."""
     return power_to_mel(power_spectrogram(x, n_fft, hop_length, window, pad_mode), mel_fb)
 
 
@@ -136,11 +136,15 @@ def mirror_frames(spec: torch.Tensor, valid_samples: torch.Tensor, hop_length: i
 
 
 class FeatureExtractor(nn.Module):
-    """Waveform -> normalized log-mel / MFCC channels. The one front-end of training and inference."""
+    """Waveform -> normalized log-mel / MFCC channels. The one front-end of training and inference.
 
-    def __init__(self, audio: AudioConfig, features: FeatureConfig):
+    `mel_step` is the (N, samples) -> (N, n_mels, frames) mel-power function (default `mel_power`, built on
+    torch.stft); the ONNX export swaps in an equal function of exportable ops (kit.features.stft.mel_step_of)."""
+
+    def __init__(self, audio: AudioConfig, features: FeatureConfig, mel_step=None):
         super().__init__()
         self.audio, self.features = audio, features
+        self.mel_step = mel_step or mel_power
         self.register_buffer("window", hann_window(features.n_fft), persistent=False)
         self.register_buffer("mel_fb", mel_filterbank(audio, features), persistent=False)
         self.register_buffer("dct", dct_matrix(features.n_mfcc, features.n_mels), persistent=False)
@@ -166,7 +170,7 @@ class FeatureExtractor(nn.Module):
 
     def _features(self, x: torch.Tensor, valid_samples: Optional[torch.Tensor]) -> torch.Tensor:
         f = self.features
-        mel = mel_power(x, f.n_fft, f.hop_length, self.window, self.stft_pad_mode, self.mel_fb)  # (N, n_mels, T)
+        mel = self.mel_step(x, f.n_fft, f.hop_length, self.window, self.stft_pad_mode, self.mel_fb)  # (N, n_mels, T)
         if self.audio.mirror_placement == "spectrogram" and valid_samples is not None:
             mel = mirror_frames(mel, valid_samples.reshape(-1), f.hop_length)
         db = power_to_db(mel, f.top_db)

@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m kit bench inference` (this file) and `python -m kit bench features` (kit.bench_features).
+"""`python -m kit bench inference`: soundscape inference throughput and memory.
 
     python -m kit bench inference [--backbone efficientnet_b0] [--minutes 60] [--data ../shared/data]
 
@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from kit.utils import shared_data_dir
 
 
 def tile_soundscape(source, minutes: float, out_path, sample_rate_hz: int = 32000) -> Path:
@@ -81,7 +83,7 @@ def _make_checkpoint(backbone: str, num_classes: int, path: Path, sets: list) ->
 def _eager_fn(member):
     import torch
 
-    from kit.inference import member_probs
+    from kit.infer import member_probs
 
     def eager(batch):
         with torch.inference_mode():
@@ -113,7 +115,7 @@ def _eager_and_onnx(onnx_member, member, batches: list, results: dict) -> None:
 
 
 def _end_to_end(member, sound: Path, results: dict, prefix: str = "") -> None:
-    from kit.inference import predict_soundscapes
+    from kit.infer import predict_soundscapes
 
     start = time.perf_counter()
     frame = predict_soundscapes([member], sound, device="cpu")
@@ -125,7 +127,7 @@ def _end_to_end(member, sound: Path, results: dict, prefix: str = "") -> None:
 def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float = 60.0, batch_size: int = 32,
                     model_batches: int = 4, num_classes: int = 206, sets=()) -> dict:
     from kit.audio import iter_windows
-    from kit.inference import load_members, predict_soundscapes
+    from kit.infer import load_members, predict_soundscapes
     from kit.utils import tune_malloc
 
     tune_malloc()  # as predict does on the CPU; measured before the model-only rates below
@@ -184,23 +186,15 @@ def _report(r: dict) -> str:
 
 
 def cli(argv) -> int:
-    if not argv or argv[0] not in ("inference", "features"):
-        print("usage: python -m kit bench {inference,features} [options]  (--help after the subcommand)")
-        return 2
-    if argv[0] == "features":
-        # ---- features benchmark: owned by the lead, lives in kit/bench_features.py ----
-        from kit.bench_features import cli as features_cli
-
-        return features_cli(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m kit bench inference", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--data", default=str(shared_data_dir()))
     parser.add_argument("--backbone", default="efficientnet_b0")
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--model-batches", type=int, default=4, help="batches timed for model-only and ONNX")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra config overrides")
     parser.add_argument("--json", help="also write the figures to this JSON file")
-    args = parser.parse_args(argv[1:])
+    args = parser.parse_args(argv)
     results = bench_inference(args.data, args.backbone, args.minutes, args.batch_size, args.model_batches,
                               sets=args.set)
     print(_report(results))

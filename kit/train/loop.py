@@ -17,68 +17,27 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kit.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from kit.config import Config, add_config_arguments, config_from_args
-from kit.data import RecordingDataset, check_files, read_labels, split_table
-from kit.members import time_inference
 from kit.metrics import summarize
-from kit.models import count_parameters
-from kit.utils import atomic_write_text, pick_device, progress, seed_everything, tune_malloc
-
-RESUME_MAY_DIFFER = {"train.device", "train.num_workers", "train.pin_memory"}  # no effect on the result
-
-
-class ResumeError(ValueError):
-    """last.ckpt cannot be continued with this config / label list; the message says what differs."""
-
-
-@dataclass
-class Dist:
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed(device_name: str) -> tuple:
-    """(Dist, device). WORLD_SIZE/RANK/LOCAL_RANK from torchrun start DDP (nccl on CUDA, gloo on CPU)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    device = pick_device(device_name)
-    if world <= 1:
-        return Dist(), device
-    import torch.distributed as td
-
-    if device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    if not td.is_initialized():
-        td.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Dist(td.get_rank(), td.get_world_size()), device
-
-
-class RunLog:
-    """Lines printed (rank 0) and kept in out_dir/train.log, rewritten atomically after each epoch."""
-
-    def __init__(self, path: Path, enabled: bool, previous: str = ""):
-        self.path, self.enabled, self.lines = path, enabled, previous.splitlines()
-
-    def __call__(self, message: str) -> None:
-        if self.enabled:
-            print(message, flush=True)
-            self.lines.append(message)
-
-    def flush(self) -> None:
-        if self.enabled:
-            atomic_write_text(self.path, "\n".join(self.lines) + "\n")
+from kit.models import count_parameters, create_model, time_inference
+from kit.train.data import RecordingDataset, check_files, read_labels, split_table
+from kit.train.state import (
+    Dist,
+    Run,
+    RunLog,
+    fresh_progress,
+    load_resume,
+    restore_state,
+    save_state,
+    setup_distributed,
+)
+from kit.utils import atomic_write_text, progress, seed_everything, tune_malloc
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -145,7 +104,8 @@ def _all_reduce_sum(values: list, dist: Dist) -> list:
     return tensor.tolist()
 
 
-def train_epoch(model, loader, optimizer, scheduler, scaler, config: Config, device, dist: Dist, desc: str) -> dict:
+def train_epoch(run: Run, loader, desc: str) -> dict:
+    model, optimizer, scheduler, scaler, device = run.model, run.optimizer, run.scheduler, run.scaler, run.device
     model.train()
     use_amp = scaler is not None
     loss_sum, rows, hits = 0.0, 0, 0.0
@@ -160,8 +120,8 @@ def train_epoch(model, loader, optimizer, scheduler, scaler, config: Config, dev
             scaler.unscale_(optimizer)
         else:
             loss.backward()
-        if config.train.grad_clip_norm:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.grad_clip_norm)
+        if run.config.train.grad_clip_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), run.config.train.grad_clip_norm)
         scaler.step(optimizer) if use_amp else optimizer.step()
         scaler.update() if use_amp else None
         scheduler.step()
@@ -169,7 +129,7 @@ def train_epoch(model, loader, optimizer, scheduler, scaler, config: Config, dev
         loss_sum, rows = loss_sum + float(loss.detach()) * n, rows + n
         top = logits.detach().argmax(dim=1)
         hits += float((target.gather(1, top[:, None]) > 0).sum())
-    loss_sum, rows, hits = _all_reduce_sum([loss_sum, rows, hits], dist)
+    loss_sum, rows, hits = _all_reduce_sum([loss_sum, rows, hits], run.dist)
     return {"train_loss": loss_sum / max(rows, 1), "train_accuracy": hits / max(rows, 1)}
 
 
@@ -193,56 +153,6 @@ def evaluate(model, loader, device) -> dict:
     return metrics
 
 
-@torch.no_grad()
-# ---------------------------------------------------------------------------------------------------
-# checkpoints and resume
-# ---------------------------------------------------------------------------------------------------
-def _unwrap(model):
-    return model.module if hasattr(model, "module") else model
-
-
-def save_state(path, config, labels, model, opt, sched, scaler, state: dict, metrics: dict) -> Path:
-    """Weights + config + labels + metrics; `extra` holds what resume needs (plain types and tensors only)."""
-    extra = dict(state, optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                 scaler=scaler.state_dict() if scaler is not None else {}, torch_rng=torch.get_rng_state(),
-                 cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
-    state_dict = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
-    return save_checkpoint(path, Checkpoint(config=config, labels=list(labels), state_dict=state_dict,
-                                            metrics=metrics, extra=extra))
-
-
-def load_resume(out_dir: Path, config: Config, labels: list) -> Checkpoint:
-    """last.ckpt of out_dir, refused (ResumeError / CheckpointError) when it cannot continue this run."""
-    path = out_dir / "last.ckpt"
-    if not path.is_file():
-        raise ResumeError(f"--resume: {path} not found; train without --resume to start this run")
-    ckpt = load_checkpoint(path)  # refuses another kit version, corrupt or unsafe files
-    if list(ckpt.labels) != list(labels):
-        raise ResumeError(f"{path}: cannot resume, the label list differs (checkpoint {len(ckpt.labels)} labels "
-                          f"{ckpt.labels[:5]}..., data {len(labels)} labels {labels[:5]}...)")
-    changed = {k: v for k, v in config.differences(ckpt.config).items() if k not in RESUME_MAY_DIFFER}
-    if changed:
-        was = ckpt.config.to_dict()
-        shown = ", ".join(f"{k}: {was[k.split('.')[0]][k.split('.')[1]]!r} -> {v!r}" for k, v in changed.items())
-        raise ResumeError(f"{path}: cannot resume, the config differs ({shown}); use the run's config.json "
-                          f"(--config {out_dir / 'config.json'}) or a new --out folder")
-    if "optimizer" not in ckpt.extra or "epoch" not in ckpt.extra:
-        raise ResumeError(f"{path}: holds no optimizer state / epoch, cannot resume from it")
-    return ckpt
-
-
-def restore_state(ckpt: Checkpoint, model, opt, sched, scaler) -> dict:
-    _unwrap(model).load_state_dict(ckpt.state_dict)
-    opt.load_state_dict(ckpt.extra["optimizer"])
-    sched.load_state_dict(ckpt.extra["scheduler"])
-    if scaler is not None and ckpt.extra.get("scaler"):
-        scaler.load_state_dict(ckpt.extra["scaler"])
-    torch.set_rng_state(ckpt.extra["torch_rng"])
-    if torch.cuda.is_available() and ckpt.extra.get("cuda_rng"):
-        torch.cuda.set_rng_state_all(ckpt.extra["cuda_rng"])
-    return {k: ckpt.extra[k] for k in ("epoch", "history", "best_score", "best_epoch", "skipped")}
-
-
 # ---------------------------------------------------------------------------------------------------
 # the run
 # ---------------------------------------------------------------------------------------------------
@@ -260,8 +170,6 @@ def prepare_data(config: Config, data, log: RunLog) -> tuple:
 
 
 def build(config: Config, labels: list, device, dist: Dist, steps_per_epoch: int) -> tuple:
-    from kit.models import create_model
-
     seed_everything(config.train.seed)
     model = create_model(config, num_classes=len(labels)).to(device)
     if dist.world > 1:
@@ -289,78 +197,80 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
     log = RunLog(out_dir / "train.log", dist.main, previous)
     labels, train_set, valid_set, bad = prepare_data(config, data, log)
     steps = len(make_loader(train_set, config, dist, device, 0, train=True))
-    model, opt, sched, scaler = build(config, labels, device, dist, steps)
-    state = {"epoch": 0, "history": [], "best_score": [-math.inf, -math.inf], "best_epoch": 0, "skipped": bad}
+    run = Run(config, labels, train_set, valid_set, *build(config, labels, device, dist, steps), device=device,
+              dist=dist, log=log, out_dir=out_dir, progress=fresh_progress(bad))
     if resume:
-        state = restore_state(load_resume(out_dir, config, labels), model, opt, sched, scaler)
-        log(f"resumed from {out_dir / 'last.ckpt'} after epoch {state['epoch']}")
+        restore_state(load_resume(out_dir, config, labels), run)
+        log(f"resumed from {out_dir / 'last.ckpt'} after epoch {run.progress['epoch']}")
     if dist.main:
         atomic_write_text(out_dir / "config.json", config.to_json())
-    log(f"model: {config.model.backbone} {count_parameters(_unwrap(model)):,} parameters | device "
-        f"{device} x{dist.world} | AMP {scaler is not None} | {steps} steps/epoch")
-    last_epoch = config.train.epochs if stop_after is None else min(config.train.epochs, state["epoch"] + stop_after)
-    for epoch in range(state["epoch"] + 1, last_epoch + 1):
-        run_epoch(epoch, config, model, (opt, sched, scaler), (train_set, valid_set), device, dist, state, log,
-                  out_dir, labels)
-    return finish(config, model, device, dist, state, log, out_dir, data, log_path)
+    log(f"model: {config.model.backbone} {count_parameters(run.net):,} parameters | device "
+        f"{device} x{dist.world} | AMP {run.scaler is not None} | {steps} steps/epoch")
+    first = run.progress["epoch"] + 1
+    last = config.train.epochs if stop_after is None else min(config.train.epochs, first - 1 + stop_after)
+    for epoch in range(first, last + 1):
+        run_epoch(run, epoch)
+    return finish(run, data, log_path)
 
 
-def run_epoch(epoch, config, model, optim, datasets, device, dist, state, log, out_dir, labels) -> None:
-    opt, sched, scaler = optim
-    start = time.perf_counter()
-    train_loader = make_loader(datasets[0], config, dist, device, epoch, train=True)
+def run_epoch(run: Run, epoch: int) -> None:
+    """Train one epoch, validate, log the row, save best.ckpt (when better) and last.ckpt, redraw the curves."""
+    start, state = time.perf_counter(), run.progress
     row = {"epoch": epoch}
-    row.update(train_epoch(model, train_loader, opt, sched, scaler, config, device, dist, f"epoch {epoch}"))
-    valid = evaluate(_unwrap(model), make_loader(datasets[1], config, dist, device, epoch, train=False), device)
+    row.update(train_epoch(run, make_loader(run.train_set, run.config, run.dist, run.device, epoch, True),
+                           f"epoch {epoch}"))
+    valid_loader = make_loader(run.valid_set, run.config, run.dist, run.device, epoch, train=False)
+    valid = evaluate(run.net, valid_loader, run.device)
     row.update({f"valid_{k}": v for k, v in valid.items()})
-    row.update(lr=sched.get_last_lr()[0], epoch_s=time.perf_counter() - start)
+    row.update(lr=run.scheduler.get_last_lr()[0], epoch_s=time.perf_counter() - start)
     # best = highest valid cmAP, ties to the lower valid loss; no valid set: the lowest train loss
     score = [valid["cmap"], -valid["loss"]] if valid else [-row["train_loss"], 0.0]
-    state["skipped"] = sorted(set(state["skipped"]) | set(datasets[0].skipped) | set(datasets[1].skipped))
+    state["skipped"] = sorted(set(state["skipped"]) | set(run.train_set.skipped) | set(run.valid_set.skipped))
     state["history"].append(row)
     state["epoch"] = epoch
     improved = score > state["best_score"]
     if improved:
         state["best_score"], state["best_epoch"] = score, epoch
-    log(" | ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
-        + (" | best" if improved else ""))
-    if dist.main:
+    run.log(" | ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+            + (" | best" if improved else ""))
+    if run.dist.main:
         metrics = {k[len("valid_"):]: v for k, v in row.items() if k.startswith("valid_")}
         if improved:
-            save_state(out_dir / "best.ckpt", config, labels, model, opt, sched, scaler, state, metrics)
-        save_state(out_dir / "last.ckpt", config, labels, model, opt, sched, scaler, state, metrics)
-        from kit.plots import plot_curves
+            save_state(run.out_dir / "best.ckpt", run, metrics)
+        save_state(run.out_dir / "last.ckpt", run, metrics)
+        from kit.train.plots import plot_curves
 
-        plot_curves(state["history"], out_dir / "curves.png", title=f"{out_dir.name}: {config.model.backbone}")
-        log.flush()
+        plot_curves(state["history"], run.out_dir / "curves.png",
+                    title=f"{run.out_dir.name}: {run.config.model.backbone}")
+        run.log.flush()
 
 
-def finish(config, model, device, dist, state, log, out_dir, data, log_path) -> dict:
-    from kit import explog
+def finish(run: Run, data, log_path) -> dict:
+    from kit.train import explog
 
+    state, config, out_dir = run.progress, run.config, run.out_dir
     history = state["history"]
     best = history[state["best_epoch"] - 1] if state["best_epoch"] else {}
     result = {"best": str(out_dir / "best.ckpt"), "last": str(out_dir / "last.ckpt"),
               "metrics": {k[len("valid_"):]: v for k, v in best.items() if k.startswith("valid_")},
               "history": history, "best_epoch": state["best_epoch"], "skipped": state["skipped"],
-              "params": count_parameters(_unwrap(model)),
+              "params": count_parameters(run.net),
               "epoch_s": float(np.mean([h["epoch_s"] for h in history])) if history else math.nan,
-              "infer_ms_per_window": time_inference(_unwrap(model), config, device), "log": ""}
+              "infer_ms_per_window": time_inference(run.net, config, run.device), "log": ""}
     if state["skipped"]:
-        log(f"skipped {len(state['skipped'])} bad file(s): " + "; ".join(state["skipped"]))
+        run.log(f"skipped {len(state['skipped'])} bad file(s): " + "; ".join(state["skipped"]))
     done = state["epoch"] >= config.train.epochs
-    if dist.main:
+    if run.dist.main:
         if done:
             log_csv = Path(log_path) if log_path else explog.default_log_path(out_dir)
             row = explog.run_row(out_dir.name, out_dir, config.differences(), result)
             result["log"] = str(explog.append_run(log_csv, dict(row, data=str(data))))
-        log(f"{'finished' if done else 'stopped'} after epoch {state['epoch']}/{config.train.epochs}: best epoch "
-            f"{state['best_epoch']} {json.dumps({k: round(v, 4) for k, v in result['metrics'].items()})} | "
-            f"{result['epoch_s']:.1f} s/epoch | {result['infer_ms_per_window']:.2f} ms/window")
-        log.flush()
-        atomic_write_text(out_dir / "run.json", json.dumps({k: v for k, v in result.items()}, indent=2,
-                                                           default=str))
-    if dist.world > 1:
+        run.log(f"{'finished' if done else 'stopped'} after epoch {state['epoch']}/{config.train.epochs}: best "
+                f"epoch {state['best_epoch']} {json.dumps({k: round(v, 4) for k, v in result['metrics'].items()})} "
+                f"| {result['epoch_s']:.1f} s/epoch | {result['infer_ms_per_window']:.2f} ms/window")
+        run.log.flush()
+        atomic_write_text(out_dir / "run.json", json.dumps(result, indent=2, default=str))
+    if run.dist.world > 1:
         import torch.distributed as td
 
         td.barrier()
@@ -392,4 +302,4 @@ def cli(argv) -> int:
     return 0
 
 
-__all__ = ["train", "evaluate", "lr_factor", "ResumeError", "cli", "time_inference"]
+__all__ = ["train", "evaluate", "lr_factor", "make_optimizer", "make_loader", "train_epoch", "run_epoch", "cli"]

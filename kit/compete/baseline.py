@@ -15,7 +15,8 @@ import pandas as pd
 from kit.audio import iter_audio_files, iter_windows, load_audio
 from kit.config import AudioConfig, FeatureConfig
 from kit.features import FeatureExtractor
-from kit.submission import read_sample_labels, row_ids, write_submission
+from kit.formats import read_sample_labels, row_ids
+from kit.infer import write_submission
 from kit.utils import progress, resolve_inside
 
 
@@ -75,7 +76,7 @@ def predict_baseline(model, extractor: FeatureExtractor, comp_dir, out_csv, audi
 
 def run_baseline(comp_dir, out_csv, audio: AudioConfig = AudioConfig(), seed: int = 0) -> dict:
     """Fit, predict, and score when comp_dir/solution.csv exists; returns a result row for the report."""
-    from kit.score import score_files
+    from kit.compete.score import score_files
 
     start = time.perf_counter()
     model, extractor = fit_baseline(comp_dir, audio, seed=seed)

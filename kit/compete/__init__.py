@@ -1,0 +1,20 @@
+"""Stage 7, competitions: labelled clips -> a BirdCLEF-layout mini-competition -> scores and reports.
+
+`competition` splits clips by recording group and mixes the held-out ones into soundscapes with their ground
+truth (`python -m kit make-competition`); `score` computes the BirdCLEF metrics of a submission against a
+solution (`python -m kit score`); `synth` makes synthetic calls; `baseline` is a logistic regression on mean
+and std of the log-mel; `demo` runs the whole loop (`python -m kit demo`); `report` writes its tables and
+plots.
+"""
+from kit.compete.baseline import run_baseline
+from kit.compete.competition import (
+           CompetitionError,
+           make_competition,
+           read_clips,
+           write_ogg,
+)
+from kit.compete.score import per_class_ap, score_files
+from kit.compete.synth import make_clip_set
+
+__all__ = ["make_competition", "read_clips", "write_ogg", "CompetitionError", "score_files", "per_class_ap",
+           "make_clip_set", "run_baseline"]

@@ -1,0 +1,27 @@
+"""Stage 6, inference: checkpoints + soundscapes -> per-window probabilities -> submission.csv.
+
+`members` loads checkpoints as ensemble members (torch, or ONNX Runtime / OpenVINO graphs from kit.export)
+and runs them on batches of windows (TTA, batch halving on out-of-memory); `predict` streams every soundscape
+through the members (kit.audio's window streams), smooths, assembles the rows and writes the file
+(`predict_competition`, `python -m kit predict`); `budget` drops optional work when the measured rate will not
+fit the time limit; `submission` aligns labels to sample_submission.csv, validates and writes atomically.
+The preprocessing always comes from the checkpoint. Imports nothing from training or the CLI.
+"""
+from kit.infer.budget import BudgetGuard, BudgetPlan
+from kit.infer.members import Member, Runner, load_members, member_probs
+from kit.infer.predict import (
+           infer_config_from,
+           predict_competition,
+           predict_soundscapes,
+           smooth,
+)
+from kit.infer.submission import (
+           align_labels,
+           empty_submission,
+           validate_submission,
+           write_submission,
+)
+
+__all__ = ["predict_soundscapes", "predict_competition", "infer_config_from", "smooth", "Member", "Runner",
+           "load_members", "member_probs", "BudgetGuard", "BudgetPlan", "align_labels", "empty_submission",
+           "validate_submission", "write_submission"]
