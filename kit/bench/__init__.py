@@ -1,8 +1,10 @@
 """Stage 8, benchmarks (scripts, not timed tests): `python -m kit bench features` (the torch front-end vs
 librosa on real crops) and `python -m kit bench inference` (windows/s end to end and model only, torch vs ONNX
-Runtime vs OpenVINO, peak RSS). They print their figures and can write them as JSON."""
+Runtime vs OpenVINO, peak RSS) and `python -m kit bench quality` (what the default recipe trains on real-audio
+mini-competitions, with baselines and an ablation, over seeds). They print their figures and write them to
+files."""
 
-BENCHES = {"inference": "kit.bench.inference", "features": "kit.bench.features"}
+BENCHES = {"inference": "kit.bench.inference", "features": "kit.bench.features", "quality": "kit.bench.quality"}
 
 
 def cli(argv) -> int:

@@ -57,6 +57,8 @@ class MixSettings:
     noise_dbfs: float = -42.0        # RMS of the background (brownish) noise
     active_db: float = 40.0          # active frames: RMS within this many dB of the clip's loudest frame
     min_active_s: float = 0.5        # active seconds a clip must put in a window for its label to count
+    layout: str = "random"           # random: Poisson clips at random offsets, overlaps allowed;
+    #                                  stitched: one clip per window, starting at the window's start
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -161,6 +163,20 @@ def _place(clip: np.ndarray, total: int, rng: np.random.Generator) -> tuple:
     return int(rng.integers(0, total - len(clip) + 1)), clip
 
 
+def _placements(total: int, win: int, settings: MixSettings, rng: np.random.Generator, next_clip):
+    """(path, label, start sample, part of the clip) of each event: Poisson-many clips at random offsets, or
+    (stitched) one clip per window from the window's start, cut to the window."""
+    n_windows = int(np.ceil(total / win))
+    if settings.layout == "stitched":
+        for w in range(n_windows):
+            path, label, clip = next_clip()
+            yield path, label, w * win, clip[: min(win, total - w * win)]
+        return
+    for _ in range(max(1, int(rng.poisson(settings.events_per_window * n_windows)))):
+        path, label, clip = next_clip()
+        yield (path, label, *_place(clip, total, rng))
+
+
 def mix_soundscape(seconds: float, sample_rate_hz: int, settings: MixSettings,
                    rng: np.random.Generator, next_clip) -> tuple:
     """(samples float32, events rows) of one soundscape; `next_clip()` -> (path, label, samples)."""
@@ -168,11 +184,8 @@ def mix_soundscape(seconds: float, sample_rate_hz: int, settings: MixSettings,
     win = int(round(settings.window_s * sample_rate_hz))
     n_windows = int(np.ceil(total / win))
     mix = brown_noise(total, rng) * np.float32(10 ** (settings.noise_dbfs / 20))
-    n_events = max(1, int(rng.poisson(settings.events_per_window * n_windows)))
     rows = []
-    for _ in range(n_events):
-        path, label, clip = next_clip()
-        start, part = _place(clip, total, rng)
+    for path, label, start, part in list(_placements(total, win, settings, rng, next_clip)):
         active = active_mask(part, sample_rate_hz, settings.active_db)
         if not active.any():
             continue
@@ -261,6 +274,8 @@ def make_competition(clips_csv, out_dir, n_soundscapes: int = 4, soundscape_s: f
         raise CompetitionError(f"soundscape_s={soundscape_s} must be a positive multiple of {settings.window_s} s")
     if not 0 < settings.holdout_frac < 1:
         raise CompetitionError(f"holdout_frac={settings.holdout_frac} must be in (0, 1)")
+    if settings.layout not in ("random", "stitched"):
+        raise CompetitionError(f"layout={settings.layout!r} must be 'random' or 'stitched'")
     clips = read_clips(clips_csv, group_column)
     rng = np.random.default_rng(seed)
     train, holdout = split_clips(clips, settings.holdout_frac, rng)
@@ -322,11 +337,17 @@ def cli(argv) -> int:
     parser.add_argument("--sample-rate-hz", type=int, default=32000)
     parser.add_argument("--holdout-frac", type=float, default=MixSettings.holdout_frac,
                         help="share of each label's recordings used in soundscapes (default 0.4)")
-    parser.add_argument("--events-per-window", type=float, default=MixSettings.events_per_window)
+    parser.add_argument("--events-per-window", type=float, default=MixSettings.events_per_window,
+                        help="random layout: mean clips per window (default 1; lower = mostly background)")
+    parser.add_argument("--layout", choices=["random", "stitched"], default="random",
+                        help="random: clips at random offsets, overlaps allowed; stitched: one clip per window")
+    parser.add_argument("--noise-dbfs", type=float, default=MixSettings.noise_dbfs,
+                        help="RMS of the brownish background noise in dBFS (default -42; -90 = near silence)")
     parser.add_argument("--group-column", default="auto",
                         help="CSV column grouping clips of one recording (auto: src_file when present; '' = none)")
     args = parser.parse_args(argv)
-    settings = MixSettings(holdout_frac=args.holdout_frac, events_per_window=args.events_per_window)
+    settings = MixSettings(holdout_frac=args.holdout_frac, events_per_window=args.events_per_window,
+                           layout=args.layout, noise_dbfs=args.noise_dbfs)
     paths = make_competition(args.clips, args.out, args.soundscapes, args.soundscape_s, args.seed,
                              args.sample_rate_hz, settings, args.group_column)
     info = json.loads(Path(paths["info"]).read_text())

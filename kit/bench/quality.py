@@ -1,0 +1,183 @@
+"""`python -m kit bench quality`: what the defaults train, measured on real audio, against baselines and an
+ablation — a benchmark script, not a timed test.
+
+For each proxy mini-competition (kit.compete.proxies: ESC-50 clips as they are, the same mixed over noise,
+short calls in mostly-silent soundscapes) and each seed (a seed draws the held-out sources and the training
+randomness), every variant trains with `kit.train.train` exactly as `python -m kit train --data D` would
+(defaults plus the variant's overrides), predicts the test soundscapes with `kit.infer.predict_competition`
+from best.ckpt (what a user submits), and is scored (top-1, macro ROC-AUC, padded cmAP). The logistic
+regression on mean+std log-mel is scored beside them. Results land in OUT/results.csv (one row per run,
+rewritten atomically after each run: an interrupted bench resumes where it stopped), OUT/summary.md (means
+over seeds) and OUT/summary.png.
+
+    python -m kit bench quality --out runs/quality [--proxies esc50,short] [--seeds 0,1] [--ablation]
+        [--variant NAME=key=value,key=value ...] [--set key=value ...]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from kit.config import Config
+from kit.utils import atomic_write_csv, atomic_write_text, shared_data_dir
+
+METRICS = (("accuracy", "top-1"), ("roc_auc", "ROC-AUC"), ("cmap", "cmAP"))
+
+
+def parse_variant(text: str) -> tuple:
+    """'name=key=value,key=value' -> (name, ['key=value', ...]); 'defaults' alone -> ('defaults', [])."""
+    name, _, rest = text.partition("=")
+    assignments = [a.strip() for a in rest.split(",") if a.strip()] if rest else []
+    if not name or any("=" not in a for a in assignments):
+        raise ValueError(f"--variant {text!r}: use NAME=key=value,key=value (or NAME alone for the defaults)")
+    Config().override(assignments)  # fail now, not after an hour of training
+    return name, assignments
+
+
+def _done(results: pd.DataFrame, proxy: str, variant: str, seed: int) -> bool:
+    if results.empty:
+        return False
+    hit = (results["proxy"] == proxy) & (results["variant"] == variant) & (results["seed"] == seed)
+    return bool(hit.any())
+
+
+def run_one(comp: Path, run_dir: Path, variant: str, assignments: list, seed: int, extra: list) -> dict:
+    """Train (defaults + extra + the variant's overrides, seeded), predict from best.ckpt, score: one row."""
+    from kit.compete import score_files
+    from kit.infer import predict_competition
+    from kit.train import train
+
+    config = Config().override([*extra, *assignments, f"seed={seed}", f"split_seed={seed}"])
+    start = time.perf_counter()
+    result = train(config, comp, run_dir, log_path=run_dir.parent / "experiments.csv")
+    train_s = time.perf_counter() - start
+    predict_competition([result["best"]], comp, run_dir / "submission.csv", infer=config.infer)
+    return {"variant": variant, "seed": seed, **score_files(run_dir / "submission.csv", comp / "solution.csv"),
+            "train_s": train_s, "best_epoch": result["best_epoch"], "changes": " ".join(assignments)}
+
+
+def run_baseline_row(comp: Path, out_csv: Path, seed: int) -> dict:
+    from kit.compete import run_baseline
+
+    row = run_baseline(comp, out_csv, seed=seed)
+    return {"variant": "logreg baseline", "seed": seed, "accuracy": row["accuracy"], "roc_auc": row["roc_auc"],
+            "cmap": row["cmap"], "train_s": 60 * row["train_min"], "best_epoch": 0, "changes": ""}
+
+
+def summarize(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds per (variant, proxy): one row per variant, columns '<proxy> <metric>' and train_s."""
+    grouped = results.groupby(["variant", "proxy"], sort=False)
+    means = grouped[[m for m, _ in METRICS] + ["train_s"]].mean()
+    seeds = grouped["seed"].nunique()
+    table = {}
+    for (variant, proxy), row in means.iterrows():
+        cells = table.setdefault(variant, {"variant": variant})
+        for metric, title in METRICS:
+            cells[f"{proxy} {title}"] = row[metric]
+        cells[f"{proxy} train s"] = row["train_s"]
+        cells["seeds"] = min(cells.get("seeds", 99), int(seeds[(variant, proxy)]))
+    return pd.DataFrame(list(table.values()))
+
+
+def markdown(summary: pd.DataFrame) -> str:
+    cols = list(summary.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, row in summary.iterrows():
+        cells = [f"{v:.3f}" if isinstance(v, float) and "train s" not in c else
+                 (f"{v:.0f}" if isinstance(v, float) else str(v)) for c, v in row.items()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_summary(summary: pd.DataFrame, proxies: list, out_png: Path) -> Path:
+    """One panel per proxy: top-1 and ROC-AUC bars per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, len(proxies), figsize=(5 * len(proxies), 0.35 * len(summary) + 1.5), squeeze=False)
+    y = np.arange(len(summary))
+    for ax, proxy in zip(axes[0], proxies):
+        for offset, (title, color) in zip((-0.2, 0.2), (("top-1", "tab:blue"), ("ROC-AUC", "tab:orange"))):
+            column = f"{proxy} {title}"
+            if column in summary:
+                ax.barh(y + offset, summary[column], height=0.4, color=color, label=title)
+        ax.set_yticks(y, summary["variant"])
+        ax.set_xlim(0, 1)
+        ax.set_title(proxy)
+        ax.invert_yaxis()
+    axes[0][0].legend(loc="lower right")
+    fig.tight_layout()
+    buffer = __import__("io").BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    from kit.utils import atomic_write_bytes
+
+    return atomic_write_bytes(out_png, buffer.getvalue())
+
+
+def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: list = (), shared=None,
+                  baseline: bool = True) -> pd.DataFrame:
+    """Run every (proxy, seed, variant) not yet in OUT/results.csv; returns the summary table."""
+    from kit.compete.proxies import build_proxy
+
+    out_dir = Path(out_dir)
+    results_csv = out_dir / "results.csv"
+    results = pd.read_csv(results_csv) if results_csv.is_file() else pd.DataFrame()
+    for proxy in proxies:
+        for seed in seeds:
+            comp = build_proxy(proxy, shared or shared_data_dir(), out_dir / "data", seed)
+            todo = ([("logreg baseline", None)] if baseline else []) + list(variants)
+            for name, assignments in todo:
+                if _done(results, proxy, name, seed):
+                    continue
+                run_dir = out_dir / "runs" / proxy / f"{name}_seed{seed}"
+                row = (run_baseline_row(comp, run_dir / "submission.csv", seed) if assignments is None
+                       else run_one(comp, run_dir, name, assignments, seed, list(extra)))
+                results = pd.concat([results, pd.DataFrame([{"proxy": proxy, **row}])], ignore_index=True)
+                atomic_write_csv(results, results_csv)
+                print(f"[quality] {proxy} seed {seed} {name}: top-1 {row['accuracy']:.3f} ROC-AUC "
+                      f"{row['roc_auc']:.3f} cmAP {row['cmap']:.3f} ({row['train_s']:.0f} s)", flush=True)
+    wanted = ["logreg baseline"] * baseline + [n for n, _ in variants]
+    results = results[results["variant"].isin(wanted) & results["proxy"].isin(proxies) & results["seed"].isin(seeds)]
+    summary = summarize(results)
+    summary["order"] = summary["variant"].map({n: i for i, n in enumerate(wanted)})
+    summary = summary.sort_values("order").drop(columns="order").reset_index(drop=True)
+    atomic_write_text(out_dir / "summary.md", markdown(summary))
+    plot_summary(summary, proxies, out_dir / "summary.png")
+    return summary
+
+
+def cli(argv) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kit bench quality", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="runs/quality", help="output folder (results resume from it)")
+    parser.add_argument("--data", default=str(shared_data_dir()), help="shared data folder (esc50/ inside)")
+    parser.add_argument("--proxies", default="esc50,short", help="comma-separated: esc50, esc50-mixed, short")
+    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds (split + training)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=key=value,...",
+                        help="a variant: the defaults plus these overrides (repeatable); 'defaults' is always run")
+    parser.add_argument("--ablation", action="store_true", help="add the built-in ablation (each recipe part off)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override applied to every variant (e.g. epochs=5 for a quick look)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the logistic-regression baseline")
+    args = parser.parse_args(argv)
+    variants = [("defaults", [])] + [parse_variant(v) for v in args.variant]
+    if args.ablation:
+        variants += [(n, a) for n, a in ABLATION if n not in dict(variants)]
+    Config().override(args.set)
+    summary = bench_quality(args.out, args.proxies.split(","), [int(s) for s in args.seeds.split(",")], variants,
+                            args.set, Path(args.data), not args.no_baseline)
+    print(markdown(summary))
+    print(f"wrote {Path(args.out) / 'summary.md'}, summary.png, results.csv")
+    return 0
+
+
+ABLATION: list = []  # (name, overrides) filled in with the recipe's parts
+
+__all__ = ["bench_quality", "parse_variant", "summarize", "markdown", "ABLATION", "cli"]
