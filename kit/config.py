@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -16,6 +17,9 @@ MIRROR_PLACEMENTS = ("waveform", "spectrogram")
 FEATURE_KINDS = ("mel", "mfcc", "mel+mfcc")
 NORMALIZATIONS = ("standard", "minmax", "none")
 FLAVOURS = ("librosa", "torchaudio")
+HEADS = ("mlp", "sed")
+LOSSES = ("bce", "focal", "ce")
+PLACEMENTS = ("random", "start")
 
 
 class ConfigError(ValueError):
@@ -32,6 +36,18 @@ def _positive(name: str, value) -> None:
         raise ConfigError(f"{name}={value!r} must be > 0")
 
 
+def _probability(name: str, value) -> None:
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name}={value!r} is a probability: it must be in [0, 1]")
+
+
+def _range(name: str, value, low=-math.inf, high=math.inf) -> None:
+    """A (min, max) pair inside [low, high]."""
+    if len(value) != 2 or not low <= value[0] <= value[1] <= high:
+        raise ConfigError(f"{name}={','.join(map(str, value))} must be two numbers min,max with "
+                          f"{low:g} <= min <= max <= {high:g}")
+
+
 @dataclass(frozen=True)
 class AudioConfig:
     """How a recording becomes fixed-length waveform crops (training) or windows (inference)."""
@@ -42,6 +58,8 @@ class AudioConfig:
     window_s: float = 5.0             # scoring window of the soundscapes (BirdCLEF: 5 s)
     pad_mode: str = "wrap"            # wrap | constant | reflect | mirror
     mirror_placement: str = "waveform"  # only for pad_mode="mirror": mirror samples or spectrogram frames
+    short_placement: str = "random"   # training: a recording shorter than its crops starts at a random offset
+    #                                   inside them (random) or at 0 (start); validation/inference: at 0
 
     def __post_init__(self):
         _positive("sample_rate_hz", self.sample_rate_hz)
@@ -51,6 +69,7 @@ class AudioConfig:
             raise ConfigError(f"melspecs_per_audio={self.melspecs_per_audio!r} must be an integer >= 1")
         _choice("pad_mode", self.pad_mode, PAD_MODES)
         _choice("mirror_placement", self.mirror_placement, MIRROR_PLACEMENTS)
+        _choice("short_placement", self.short_placement, PLACEMENTS)
         if self.mirror_placement == "spectrogram" and self.pad_mode != "mirror":
             raise ConfigError("mirror_placement='spectrogram' needs pad_mode='mirror'; "
                               "set pad_mode=mirror or mirror_placement=waveform")
@@ -94,7 +113,7 @@ class FeatureConfig:
             _positive(name, getattr(self, name))
         if self.hop_length > self.n_fft:
             raise ConfigError(f"hop_length={self.hop_length} > n_fft={self.n_fft}: frames would skip samples")
-        if self.n_mfcc > self.n_mels:
+        if self.kind != "mel" and self.n_mfcc > self.n_mels:  # (n_mfcc is unused by kind=mel)
             raise ConfigError(f"n_mfcc={self.n_mfcc} > n_mels={self.n_mels}: lower n_mfcc or raise n_mels")
         if self.kind == "mel+mfcc" and self.n_mfcc != self.n_mels:
             raise ConfigError(f"kind='mel+mfcc' stacks channels of one height: set n_mfcc={self.n_mels} "
@@ -127,8 +146,16 @@ class ModelConfig:
     rnn_hidden: int = 128
     rnn_type: str = "gru"             # gru | lstm
     features_in_model: bool = True    # True: the model takes waveforms; False: the dataset makes features
+    head: str = "mlp"                 # mlp (pooled features -> hidden blocks) | sed (frame-wise, attention pooling)
+    sed_hidden: int = 256             # sed: width of the per-frame projection before the frame classifier
+    drop_path_rate: float = 0.0       # stochastic depth of timm backbones that have it (training only)
 
     def __post_init__(self):
+        _choice("head", self.head, HEADS)
+        if int(self.sed_hidden) != self.sed_hidden or self.sed_hidden < 1:
+            raise ConfigError(f"sed_hidden={self.sed_hidden!r} must be an integer >= 1")
+        if not 0 <= self.drop_path_rate < 1:
+            raise ConfigError(f"drop_path_rate={self.drop_path_rate} must be in [0, 1)")
         _choice("crop_pool", self.crop_pool, ("mean", "max"))
         _choice("pool_over", self.pool_over, ("logits", "probs"))
         _choice("over_budget", self.over_budget, ("error", "warn"))
@@ -153,8 +180,19 @@ class TrainConfig:
     pin_memory: bool = True           # used on CUDA only
     num_workers: int = 0
     seed: int = 0
+    loss: str = "bce"                 # bce | focal | ce (softmax cross-entropy; inference applies sigmoid)
+    focal_gamma: float = 2.0          # loss=focal: down-weights easy (confident) targets
+    label_smoothing: float = 0.0      # targets pulled towards 1/2 (bce, focal) or uniform (ce) by this much
+    ema_decay: float = 0.0            # exponential moving average of the weights (validated and saved); 0 = off
 
     def __post_init__(self):
+        _choice("loss", self.loss, LOSSES)
+        if self.focal_gamma < 0:
+            raise ConfigError(f"focal_gamma={self.focal_gamma} must be >= 0")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing={self.label_smoothing} must be in [0, 1)")
+        if not (self.ema_decay == 0 or 0.5 <= self.ema_decay < 1):
+            raise ConfigError(f"ema_decay={self.ema_decay} must be 0 (off) or in [0.5, 1), e.g. 0.999")
         _choice("optimizer", self.optimizer, ("adam", "adamw"))
         _choice("schedule", self.schedule, ("constant", "cosine"))
         _positive("lr", self.lr)
@@ -173,6 +211,7 @@ class DataConfig:
     validate_train_pct: float = 0.33
     bad_files: str = "skip"           # skip (with a warning and a summary) | stop
     split_seed: int = 0
+    cache_audio_mb: float = 2048.0    # decoded training recordings kept in memory across epochs (per worker)
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -181,6 +220,8 @@ class DataConfig:
                 raise ConfigError(f"{name}={getattr(self, name)} must be in (0, 1]")
         if not 0 <= self.valid_frac < 1:
             raise ConfigError(f"valid_frac={self.valid_frac} must be in [0, 1)")
+        if self.cache_audio_mb < 0:
+            raise ConfigError(f"cache_audio_mb={self.cache_audio_mb} must be >= 0 (0 = decode every epoch)")
         if not 0 <= self.secondary_label_weight <= 1:
             raise ConfigError(f"secondary_label_weight={self.secondary_label_weight} must be in [0, 1]")
 
@@ -201,8 +242,50 @@ class InferConfig:
             raise ConfigError(f"fallback_prob={self.fallback_prob} must be in [0, 1]")
 
 
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training-only augmentation (kit.train.augment); inference never reads this section. Probabilities are
+    per training item (mixup, cutmix: per item of the batch), seeded by (seed, epoch, index)."""
+
+    mixup_p: float = 0.0              # mix another item of the batch into this one (waveforms)
+    mixup_alpha: float = 1.0          # weight of this item ~ Beta(alpha, alpha), folded to >= 0.5
+    mixup_targets: str = "max"        # max (both sounds present) | blend (weighted like the waveforms)
+    cutmix_p: float = 0.0             # replace a time span of this item by another item's (targets: max)
+    background_dir: typing.Optional[str] = None  # folder of noise / no-call recordings (or train_soundscapes/)
+    background_p: float = 0.0         # add a random background crop at a random SNR
+    background_snr_db: typing.Tuple[float, ...] = (0.0, 20.0)
+    noise_p: float = 0.0              # add coloured noise (white ... brown) at a random SNR
+    noise_snr_db: typing.Tuple[float, ...] = (0.0, 30.0)
+    gain_p: float = 0.0               # random gain in [-gain_db, gain_db] (matters with background / noise)
+    gain_db: float = 6.0
+    shift_p: float = 0.0              # circular shift of the crop by a random amount (time shift)
+    empty_p: float = 0.0              # replace the item by background/noise only, target all zeros
+    specaug_p: float = 0.0            # SpecAugment: time and frequency masks on the features
+    time_masks: int = 2
+    time_mask_frames: int = 30
+    freq_masks: int = 2
+    freq_mask_bins: int = 16
+
+    def __post_init__(self):
+        for name in ("mixup_p", "cutmix_p", "background_p", "noise_p", "gain_p", "shift_p", "empty_p",
+                     "specaug_p"):
+            _probability(name, getattr(self, name))
+        _positive("mixup_alpha", self.mixup_alpha)
+        _choice("mixup_targets", self.mixup_targets, ("max", "blend"))
+        _range("background_snr_db", self.background_snr_db, -30, 60)
+        _range("noise_snr_db", self.noise_snr_db, -30, 80)
+        if not 0 <= self.gain_db <= 40:
+            raise ConfigError(f"gain_db={self.gain_db} must be in [0, 40]")
+        for name in ("time_masks", "time_mask_frames", "freq_masks", "freq_mask_bins"):
+            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be an integer >= 0")
+        if self.background_p > 0 and not self.background_dir:
+            raise ConfigError(f"background_p={self.background_p} needs background_dir=<folder of background "
+                              f"recordings> (or set background_p=0)")
+
+
 SECTIONS = {"audio": AudioConfig, "features": FeatureConfig, "model": ModelConfig,
-            "train": TrainConfig, "data": DataConfig, "infer": InferConfig}
+            "train": TrainConfig, "data": DataConfig, "infer": InferConfig, "augment": AugmentConfig}
 
 
 @dataclass(frozen=True)
@@ -213,6 +296,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
     infer: InferConfig = field(default_factory=InferConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self):
         crop, window = self.audio.crop_samples, self.audio.window_samples
@@ -352,5 +436,6 @@ def config_from_args(args) -> Config:
     return base.override(getattr(args, "set", []) or [])
 
 
-__all__ = ["AudioConfig", "FeatureConfig", "ModelConfig", "TrainConfig", "DataConfig", "InferConfig", "Config",
+__all__ = ["AudioConfig", "FeatureConfig", "ModelConfig", "TrainConfig", "DataConfig", "InferConfig", "AugmentConfig",
+           "Config",
            "ConfigError", "replace", "add_config_arguments", "config_from_args", "all_keys"]

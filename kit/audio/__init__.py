@@ -6,6 +6,7 @@ scoring windows from the same extension, streamed block by block; `streaming` fe
 the model (a background decoder, or lockstep decoding on small CPUs). Nothing here knows about features or
 models.
 """
+from kit.audio.cache import AudioCache
 from kit.audio.crops import (
                              crop_starts,
                              extension_index,
@@ -27,7 +28,7 @@ from kit.audio.windows import (
                              windows_from_array,
 )
 
-__all__ = ["AudioError", "audio_info", "load_audio", "resample", "iter_audio_files", "extension_index", "segment",
+__all__ = ["AudioCache", "AudioError", "audio_info", "load_audio", "resample", "iter_audio_files", "extension_index", "segment",
            "pad_to_length", "waveform_pad_mode", "valid_samples", "crop_starts", "split_crops", "load_crops",
            "window_count", "window_input_start", "WindowBatch", "windows_from_array", "iter_windows",
            "stream_history", "take_rows", "window_stream"]

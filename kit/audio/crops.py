@@ -16,14 +16,15 @@ from kit.config import PAD_MODES, AudioConfig
 
 
 def extension_index(index: np.ndarray, n_samples: int, mode: str) -> np.ndarray:
-    """Map indices >= 0 of the extended signal to source indices in [0, n); -1 means a zero sample."""
+    """Map indices of the extended signal to source indices in [0, n); -1 means a zero sample. Negative
+    indices (a short recording placed after some padding) extend the recording to the left the same way."""
     if mode not in PAD_MODES:
         raise ValueError(f"pad mode {mode!r} is not one of {PAD_MODES}")
     index = np.asarray(index, dtype=np.int64)
     if n_samples <= 0:
         return np.full(index.shape, -1, dtype=np.int64)
     if mode == "constant":
-        return np.where(index < n_samples, index, -1)
+        return np.where((index >= 0) & (index < n_samples), index, -1)
     if mode == "wrap" or n_samples == 1:
         return index % n_samples
     if mode == "reflect":  # ... x[n-2], x[n-3] ... (edge not repeated), period 2n-2
@@ -60,7 +61,8 @@ def waveform_pad_mode(cfg: AudioConfig) -> str:
 
 def valid_samples(starts, length: int, n_samples: int) -> np.ndarray:
     """How many real (not padded) samples each crop starting at `starts` holds."""
-    return np.clip(n_samples - np.asarray(starts, dtype=np.int64), 0, length)
+    starts = np.asarray(starts, dtype=np.int64)
+    return np.clip(np.minimum(starts + length, n_samples) - np.maximum(starts, 0), 0, length)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -71,12 +73,17 @@ def crop_starts(n_samples: int, cfg: AudioConfig, rng: Optional[np.random.Genera
 
     Deterministic (rng=None, validation/inference): crops start at 0, L, 2L, ... — the same samples as the
     soundscape windows when crop_s == window_s. Training (rng given): one random offset in
-    [0, n - K*L] for the whole run of K crops, so crops stay consecutive.
+    [0, n - K*L] for the whole run of K crops, so crops stay consecutive. A recording shorter than the K*L
+    samples is placed at a random offset inside them (`short_placement=random`: the crops start at a
+    negative offset in [-(K*L - n), 0], padding before and after it by the pad mode — silence for
+    `constant`), so a short call is never always at the start; spectrogram mirroring keeps it at 0.
     """
     span = cfg.melspecs_per_audio * cfg.crop_samples
     offset = 0
     if rng is not None and n_samples > span:
         offset = int(rng.integers(0, n_samples - span + 1))
+    elif rng is not None and cfg.short_placement == "random" and cfg.mirror_placement != "spectrogram":
+        offset = -int(rng.integers(0, span - n_samples + 1))
     return offset + cfg.crop_samples * np.arange(cfg.melspecs_per_audio, dtype=np.int64)
 
 

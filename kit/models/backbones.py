@@ -39,10 +39,36 @@ class Backbone(nn.Module):
         self.resize_hw = tuple(resize_hw) if resize_hw else None
         self.note = note
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _resized(self, x: torch.Tensor) -> torch.Tensor:
         if self.resize_hw is not None and tuple(x.shape[-2:]) != self.resize_hw:
             x = F.interpolate(x, size=self.resize_hw, mode="bilinear", align_corners=False)
-        return self.net(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self._resized(x))
+
+    def frames(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, T) spectrograms -> (N, D, T') features per time step, for the SED head: the self-made
+        backbones' own `frames`, a timm CNN's last feature map averaged over frequency."""
+        if hasattr(self.net, "frames"):
+            return self.net.frames(x)
+        out = self.net.forward_features(self._resized(x)) if hasattr(self.net, "forward_features") else None
+        if out is None or out.dim() != 4 or self.resize_hw is not None:
+            raise ModelError(f"head=sed needs a backbone with a time axis (cnn, rnn, or a timm CNN such as "
+                             f"efficientnet_b0 / resnet18); {self.name} gives "
+                             f"{'no feature map' if out is None else f'{out.dim()}-D features'}"
+                             f"{' after resizing the spectrogram' if self.resize_hw else ''}: use head=mlp")
+        return out.mean(dim=2)
+
+    def frame_features(self, in_chans: int, height: int, frames: int) -> int:
+        """D of `frames` for one (C, H, T) input (a dry run; raises ModelError without a time axis)."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return int(self.frames(torch.zeros(1, in_chans, height, frames)).shape[1])
+        finally:
+            self.train(was_training)
 
 
 def _timm_names() -> list:
@@ -102,7 +128,8 @@ def build_backbone(config, state_dict=None, path=None) -> Backbone:
     kind, arch = resolve_backbone(m.backbone)
     chans, height, frames = input_shape(config)
     if kind == "timm":
-        return Backbone(*_named(external.build_timm(arch, chans, height, frames, state_dict, path), arch))
+        extra = dict(drop_path_rate=m.drop_path_rate) if m.drop_path_rate else {}
+        return Backbone(*_named(external.build_timm(arch, chans, height, frames, state_dict, path, **extra), arch))
     if kind == "torchvision":
         built = external.build_torchvision(arch, chans, height, frames, state_dict, path)
         return Backbone(*_named(built, TV_PREFIX + arch))

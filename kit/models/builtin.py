@@ -36,10 +36,14 @@ class CompactCNN(nn.Module):
             bins = -(-bins // 2)
         self.num_features = 2 * prev * bins
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def frames(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, T) -> (N, channels * remaining bins, T') per time step (the SED head's input)."""
         if x.shape[2] != self.height:
             raise ValueError(f"cnn backbone was built for spectrograms {self.height} bins high, got {x.shape[2]}")
-        x = self.features(x).flatten(1, 2)  # (N, C * H', T')
+        return self.features(x).flatten(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.frames(x)  # (N, C * H', T')
         return torch.cat([x.mean(dim=-1), x.amax(dim=-1)], dim=1)
 
 
@@ -59,11 +63,15 @@ class SpectrogramRNN(nn.Module):
         self.rnn = rnn_cls(hidden, hidden, num_layers=2, batch_first=True, bidirectional=True)
         self.num_features = 4 * hidden
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def frames(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, T) -> (N, 2 * hidden, T): the recurrent outputs per frame (the SED head's input)."""
         n, c, h, t = x.shape
         if c * h != self.frame_features:
             raise ValueError(f"rnn backbone was built for {self.frame_features} values per frame (channels x "
                              f"height), got {c} x {h}")
-        seq = x.permute(0, 3, 1, 2).reshape(n, t, c * h)
-        out, _ = self.rnn(self.proj(seq))
-        return torch.cat([out.mean(dim=1), out.amax(dim=1)], dim=1)
+        out, _ = self.rnn(self.proj(x.permute(0, 3, 1, 2).reshape(n, t, c * h)))
+        return out.transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.frames(x)
+        return torch.cat([out.mean(dim=-1), out.amax(dim=-1)], dim=1)

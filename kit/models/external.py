@@ -45,6 +45,10 @@ def _timm_create(arch: str, in_chans: int, state_dict, path=None, **kwargs) -> n
     try:
         net = timm.create_model(arch, pretrained=state_dict is not None, in_chans=in_chans, num_classes=0,
                                 **extra, **kwargs)
+    except TypeError as exc:
+        if "drop_path_rate" in str(exc):
+            raise ModelError(f"timm backbone {arch!r} does not take drop_path_rate: set drop_path_rate=0") from exc
+        raise
     except (RuntimeError, NotImplementedError, KeyError) as exc:
         if state_dict is None:
             raise
@@ -77,13 +81,14 @@ def _default_cfg(arch: str):
         return None
 
 
-def build_timm(arch: str, in_chans: int, height: int, width: int, state_dict=None, path=None) -> tuple:
-    """(net, resize_hw or None, note, num_features) for a timm model name (tags like `.mim_in22k` allowed)."""
+def build_timm(arch: str, in_chans: int, height: int, width: int, state_dict=None, path=None, **create) -> tuple:
+    """(net, resize_hw or None, note, num_features) for a timm model name (tags like `.mim_in22k` allowed);
+    `create` goes to timm.create_model (e.g. drop_path_rate)."""
     cfg = _default_cfg(arch)
     fixed = bool(getattr(cfg, "fixed_input_size", False))
     try:
         size_kw = dict(img_size=(height, width)) if fixed else {}
-        net = _timm_create(arch, in_chans, state_dict, path, **size_kw)
+        net = _timm_create(arch, in_chans, state_dict, path, **size_kw, **create)
         features = dry_run(net, in_chans, height, width)
         return net, None, f"built for img_size=({height}, {width}), the spectrogram's size" if fixed else "", features
     except PretrainedWeightsError:
@@ -93,7 +98,7 @@ def build_timm(arch: str, in_chans: int, height: int, width: int, state_dict=Non
     except Exception as exc:  # this model (or timm version) cannot take that size: resize instead
         first_error = f"{type(exc).__name__}: {first_lines(exc, 1)}"
     size = tuple(int(s) for s in (cfg.input_size[1:] if cfg is not None else (224, 224)))
-    net = _timm_create(arch, in_chans, state_dict, path)
+    net = _timm_create(arch, in_chans, state_dict, path, **create)
     features = dry_run(net, in_chans, *size)
     note = (f"cannot take {height}x{width} ({first_error}); "
             f"spectrograms are resized to {size[0]}x{size[1]} (bilinear) inside the model")

@@ -11,6 +11,7 @@ from torch import nn
 from kit.models.backbones import Backbone, build_backbone, input_shape
 from kit.models.errors import ModelError
 from kit.models.head import Head
+from kit.models.sed import SedHead
 from kit.models.weights import is_kit_state_dict, load_kit_weights, read_state_dict
 
 
@@ -60,7 +61,12 @@ class KitModel(nn.Module):
         self.input_shape = input_shape(config)  # (C, H, T) of one crop
         self.frontend = FeatureExtractor(config.audio, config.features) if m.features_in_model else None
         self.backbone = backbone
-        self.head = Head(backbone.num_features, m.head_hidden, m.head_dropout, self.num_classes)
+        self.sed = m.head == "sed"
+        if self.sed:
+            width = backbone.frame_features(*self.input_shape)
+            self.head = SedHead(width, m.sed_hidden, m.head_dropout, self.num_classes)
+        else:
+            self.head = Head(backbone.num_features, m.head_hidden, m.head_dropout, self.num_classes)
         self.pretrained_note = ""
 
     def spectrograms(self, x: torch.Tensor, valid_samples=None) -> tuple:
@@ -91,11 +97,17 @@ class KitModel(nn.Module):
 
     def _crop_logits(self, feats: torch.Tensor) -> torch.Tensor:
         batch, crops = feats.shape[:2]
-        logits = self.head(self.backbone(feats.flatten(0, 1)))
+        flat = feats.flatten(0, 1)
+        logits = self.head(self.backbone.frames(flat)) if self.sed else self.head(self.backbone(flat))
         return logits.reshape(batch, crops, -1)
 
-    def forward(self, x: torch.Tensor, valid_samples=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, valid_samples=None, feature_hook=None) -> torch.Tensor:
+        """feature_hook(features) -> features runs between the front-end and the backbone: the training loop
+        puts SpecAugment there (inside forward, so DistributedDataParallel sees one call); inference never
+        passes one."""
         feats, valid = self.spectrograms(x, valid_samples)
+        if feature_hook is not None:
+            feats = feature_hook(feats)
         mask = None if valid is None else valid > 0
         return pool_crops(self._crop_logits(feats), self.crop_pool, self.pool_over, mask)
 
@@ -148,10 +160,13 @@ def create_model(config, num_classes: int, pretrained: bool = True) -> KitModel:
 def describe_model(model: KitModel) -> str:
     """One line: backbone, parameter counts, input, head, pooling (and any input-size or weights note)."""
     c, h, t = model.input_shape
-    hidden = ",".join(str(b.linear.out_features) for b in model.head.blocks) or "none"
+    if model.sed:
+        head = f"SED head (frames {model.head.proj.in_channels} -> {model.head.proj.out_channels}, attention pooling)"
+    else:
+        head = "head hidden " + (",".join(str(b.linear.out_features) for b in model.head.blocks) or "none")
     text = (f"{model.backbone.name}: {count_parameters(model) / 1e6:.2f} M parameters (backbone "
             f"{count_parameters(model.backbone) / 1e6:.2f} M, head {count_parameters(model.head) / 1e6:.3f} M); "
             f"input {c}x{h}x{t} {'waveform front-end' if model.frontend is not None else 'precomputed features'}; "
-            f"head hidden {hidden}, {model.num_classes} classes; pool {model.crop_pool} over {model.pool_over}")
+            f"{head}, {model.num_classes} classes; pool {model.crop_pool} over {model.pool_over}")
     notes = [n for n in (model.backbone.note, model.pretrained_note) if n]
     return text + "".join(f"; {n}" for n in notes)

@@ -24,8 +24,9 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from kit.audio import AudioError, audio_info, load_crops
+from kit.audio import AudioCache, AudioError, audio_info
 from kit.config import Config, DataConfig
+from kit.train.augment import augment_item
 from kit.utils import progress, read_csv_checked, resolve_inside
 
 METADATA_NAMES = ("train_metadata.csv", "train.csv")
@@ -251,10 +252,12 @@ class RecordingDataset:
     raises (stop).
     """
 
-    def __init__(self, table: RecordingTable, index, config: Config, train: bool, seed: int = 0):
+    def __init__(self, table: RecordingTable, index, config: Config, train: bool, seed: int = 0, background=None):
         self.paths = table.frame["path"].to_numpy()[np.asarray(index, dtype=np.int64)]
         self.targets = targets(table, config.data.secondary_label_weight)[np.asarray(index, dtype=np.int64)]
         self.config, self.train, self.seed, self.epoch = config, train, int(seed), 0
+        self.background = background  # kit.train.background.BackgroundPool for augmentation (training only)
+        self.cache = AudioCache(config.data.cache_audio_mb)
         self.skipped: list = []
         self._extractor = None
 
@@ -269,8 +272,11 @@ class RecordingDataset:
             j = (int(i) + attempt) % len(self)
             rng = np.random.default_rng([self.seed, self.epoch, j]) if self.train else None
             try:
-                crops, valid = load_crops(self.paths[j], self.config.audio, rng)
-                return self._features(crops, valid), valid.astype(np.int64), self.targets[j]
+                crops, valid = self.cache.crops(self.paths[j], self.config.audio, rng)
+                target = self.targets[j]
+                if self.train:  # the per-item augmentation steps continue the item's own random stream
+                    crops, target = augment_item(crops, target, self.config.augment, rng, self.background)
+                return self._features(crops, valid), valid.astype(np.int64), target
             except AudioError as exc:
                 if self.config.data.bad_files == "stop":
                     raise

@@ -26,7 +26,10 @@ import torch.nn.functional as F
 from kit.config import Config, add_config_arguments, config_from_args
 from kit.metrics import summarize
 from kit.models import count_parameters, create_model, time_inference
+from kit.train.augment import batch_rng, cutmix, mixup, spec_augment
 from kit.train.data import RecordingDataset, check_files, read_labels, split_table
+from kit.train.ema import ModelEma
+from kit.train.losses import make_loss
 from kit.train.state import (
     Dist,
     Run,
@@ -104,16 +107,28 @@ def _all_reduce_sum(values: list, dist: Dist) -> list:
     return tensor.tolist()
 
 
-def train_epoch(run: Run, loader, desc: str) -> dict:
+def augment_batch(run: Run, crops, target, epoch: int, step: int) -> tuple:
+    """Mixup and cutmix of the batch (waveforms, or features when the dataset makes them), and the SpecAugment
+    hook for the model's forward; all draws from one generator of (seed, epoch, step, rank)."""
+    cfg = run.config.augment
+    rng = batch_rng(run.config.train.seed, epoch, step, run.dist.rank)
+    crops, target = mixup(crops, target, cfg, rng)
+    crops, target = cutmix(crops, target, cfg, rng)
+    hook = (lambda feats: spec_augment(feats, cfg, rng)) if cfg.specaug_p else None
+    return crops, target, hook
+
+
+def train_epoch(run: Run, loader, desc: str, epoch: int = 0) -> dict:
     model, optimizer, scheduler, scaler, device = run.model, run.optimizer, run.scheduler, run.scaler, run.device
     model.train()
     use_amp = scaler is not None
     loss_sum, rows, hits = 0.0, 0, 0.0
-    for crops, valid, target in progress(loader, desc=desc):
+    for step, (crops, valid, target) in enumerate(progress(loader, desc=desc)):
         crops, valid, target = _to((crops, valid, target), device)
+        crops, target, hook = augment_batch(run, crops, target, epoch, step)
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-            logits = model(crops, valid)
-        loss = F.binary_cross_entropy_with_logits(logits.float(), target)
+            logits = model(crops, valid, feature_hook=hook)
+        loss = run.loss_fn(logits.float(), target)
         optimizer.zero_grad(set_to_none=True)
         if use_amp:
             scaler.scale(loss).backward()
@@ -125,6 +140,8 @@ def train_epoch(run: Run, loader, desc: str) -> dict:
         scaler.step(optimizer) if use_amp else optimizer.step()
         scaler.update() if use_amp else None
         scheduler.step()
+        if run.ema is not None:
+            run.ema.update(run.net)
         n = len(target)
         loss_sum, rows = loss_sum + float(loss.detach()) * n, rows + n
         top = logits.detach().argmax(dim=1)
@@ -164,7 +181,20 @@ def prepare_data(config: Config, data, log: RunLog) -> tuple:
         log(f"note: {note}")
     log(f"data: {data} | {len(table)} recordings, {len(table.labels)} labels | "
         f"train {len(train_index)}, valid {len(valid_index)}")
-    train_set = RecordingDataset(table, train_index, config, train=True, seed=config.train.seed)
+    if config.train.loss == "ce" and len(table.labels) < 2:
+        raise ValueError(f"loss=ce is a softmax over the labels and {data} has {len(table.labels)}: nothing to "
+                         f"learn; use loss=bce (or focal)")
+    background = None
+    aug = config.augment
+    if aug.background_dir and (aug.background_p or aug.empty_p):
+        from kit.train.background import BackgroundPool
+
+        background = BackgroundPool(aug.background_dir, config.audio.sample_rate_hz)
+        log(f"background: {len(background.files)} recording(s) from {aug.background_dir}"
+            + (f"; skipped {len(background.skipped)} unreadable: {'; '.join(background.skipped[:5])}"
+               if background.skipped else ""))
+    train_set = RecordingDataset(table, train_index, config, train=True, seed=config.train.seed,
+                                 background=background)
     valid_set = RecordingDataset(table, valid_index, config, train=False, seed=config.train.seed)
     return table.labels, train_set, valid_set, [f"{p}: {why}" for p, why in bad]
 
@@ -198,7 +228,9 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
     labels, train_set, valid_set, bad = prepare_data(config, data, log)
     steps = len(make_loader(train_set, config, dist, device, 0, train=True))
     run = Run(config, labels, train_set, valid_set, *build(config, labels, device, dist, steps), device=device,
-              dist=dist, log=log, out_dir=out_dir, progress=fresh_progress(bad))
+              dist=dist, log=log, out_dir=out_dir, progress=fresh_progress(bad), loss_fn=make_loss(config.train))
+    if config.train.ema_decay:
+        run.ema = ModelEma(run.net, config.train.ema_decay)
     if resume:
         restore_state(load_resume(out_dir, config, labels), run)
         log(f"resumed from {out_dir / 'last.ckpt'} after epoch {run.progress['epoch']}")
@@ -218,9 +250,9 @@ def run_epoch(run: Run, epoch: int) -> None:
     start, state = time.perf_counter(), run.progress
     row = {"epoch": epoch}
     row.update(train_epoch(run, make_loader(run.train_set, run.config, run.dist, run.device, epoch, True),
-                           f"epoch {epoch}"))
+                           f"epoch {epoch}", epoch))
     valid_loader = make_loader(run.valid_set, run.config, run.dist, run.device, epoch, train=False)
-    valid = evaluate(run.net, valid_loader, run.device)
+    valid = evaluate(run.saved_model, valid_loader, run.device)
     row.update({f"valid_{k}": v for k, v in valid.items()})
     row.update(lr=run.scheduler.get_last_lr()[0], epoch_s=time.perf_counter() - start)
     # best = highest valid cmAP, ties to the lower valid loss; no valid set: the lowest train loss
@@ -256,7 +288,7 @@ def finish(run: Run, data, log_path) -> dict:
               "history": history, "best_epoch": state["best_epoch"], "skipped": state["skipped"],
               "params": count_parameters(run.net),
               "epoch_s": float(np.mean([h["epoch_s"] for h in history])) if history else math.nan,
-              "infer_ms_per_window": time_inference(run.net, config, run.device), "log": ""}
+              "infer_ms_per_window": time_inference(run.saved_model, config, run.device), "log": ""}
     if state["skipped"]:
         run.log(f"skipped {len(state['skipped'])} bad file(s): " + "; ".join(state["skipped"]))
     done = state["epoch"] >= config.train.epochs

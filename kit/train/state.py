@@ -87,11 +87,18 @@ class Run:
     log: RunLog
     out_dir: Path
     progress: dict = field(default_factory=lambda: fresh_progress([]))
+    loss_fn: object = None         # kit.train.losses.make_loss(config.train)
+    ema: object = None             # kit.train.ema.ModelEma when ema_decay > 0
 
     @property
     def net(self) -> torch.nn.Module:
         """The model without its DistributedDataParallel wrapper."""
         return unwrap(self.model)
+
+    @property
+    def saved_model(self) -> torch.nn.Module:
+        """What is validated and saved: the EMA weights when ema_decay > 0, else the model."""
+        return self.ema.module if self.ema is not None else self.net
 
 
 def unwrap(model):
@@ -99,11 +106,15 @@ def unwrap(model):
 
 
 def save_state(path, run: Run, metrics: dict) -> Path:
-    """Weights + config + labels + metrics; `extra` holds what resume needs (plain types and tensors only)."""
+    """Weights (the EMA's when on) + config + labels + metrics; `extra` holds what resume needs (the raw
+    weights under EMA, optimizer, ...: plain types and tensors only)."""
     extra = dict(run.progress, optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
                  scaler=run.scaler.state_dict() if run.scaler is not None else {}, torch_rng=torch.get_rng_state(),
                  cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
-    state_dict = {k: v.detach().cpu() for k, v in run.net.state_dict().items()}
+    if run.ema is not None:
+        extra.update(ema_steps=run.ema.steps, raw_state_dict={k: v.detach().cpu() for k, v in
+                                                              run.net.state_dict().items()})
+    state_dict = {k: v.detach().cpu() for k, v in run.saved_model.state_dict().items()}
     return save_checkpoint(path, Checkpoint(config=run.config, labels=list(run.labels), state_dict=state_dict,
                                             metrics=metrics, extra=extra))
 
@@ -130,7 +141,9 @@ def load_resume(out_dir: Path, config: Config, labels: list) -> Checkpoint:
 
 def restore_state(ckpt: Checkpoint, run: Run) -> None:
     """Load weights, optimizer, scheduler, scaler, RNG and progress of `ckpt` into `run`."""
-    run.net.load_state_dict(ckpt.state_dict)
+    run.net.load_state_dict(ckpt.extra.get("raw_state_dict", ckpt.state_dict))
+    if run.ema is not None:
+        run.ema.load_state_dict({"steps": ckpt.extra.get("ema_steps", 0), "weights": ckpt.state_dict})
     run.optimizer.load_state_dict(ckpt.extra["optimizer"])
     run.scheduler.load_state_dict(ckpt.extra["scheduler"])
     if run.scaler is not None and ckpt.extra.get("scaler"):

@@ -1,0 +1,35 @@
+"""Decoded recordings kept in memory across epochs (training): decoding an OGG costs more than a small CNN's
+step on the CPU, and every epoch reads every recording again. Files are cached whole, up to a byte budget;
+beyond it they are read from disk as before (seeking the crops' part only). Crops cut from a cached recording
+are the same samples as crops read from the file (tests/test_recipe.py)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from kit.audio.crops import load_crops, split_crops
+from kit.audio.io import audio_info, load_audio
+
+
+class AudioCache:
+    def __init__(self, budget_mb: float):
+        self.budget_bytes, self.used_bytes = int(budget_mb * 2 ** 20), 0
+        self.samples: dict = {}
+
+    def crops(self, path, cfg, rng: Optional[np.random.Generator] = None) -> tuple:
+        """load_crops(path, cfg, rng), from memory when the whole recording is (or now fits) in the cache."""
+        key = str(path)
+        x = self.samples.get(key)
+        if x is None and self.budget_bytes > self.used_bytes:
+            frames, file_hz, _ = audio_info(path)
+            need = 4 * int(frames * cfg.sample_rate_hz / file_hz + 1)
+            if self.used_bytes + need <= self.budget_bytes:
+                x = load_audio(path, cfg.sample_rate_hz)
+                self.samples[key], self.used_bytes = x, self.used_bytes + x.nbytes
+        if x is None:
+            return load_crops(path, cfg, rng)
+        return split_crops(x, cfg, rng)
+
+
+__all__ = ["AudioCache"]
