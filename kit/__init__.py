@@ -1,9 +1,10 @@
 """kit: one preprocessing path for BirdCLEF-style audio competitions, from training to submission.csv."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from kit.config import (  # noqa: E402,F401
     AudioConfig,
+    AugmentConfig,
     Config,
     DataConfig,
     FeatureConfig,

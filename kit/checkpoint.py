@@ -14,6 +14,10 @@ from kit.config import Config
 from kit.utils import atomic_torch_save
 
 FORMAT = 1  # layout of the saved dict; a checkpoint of another format is refused on load
+# Versions whose checkpoints this kit loads: their audio and feature preprocessing is the same (golden tensors in
+# tests/golden pin it). Keys they lack get the value that reproduces how they were built (LEGACY_VALUES).
+COMPATIBLE_VERSIONS = ("0.1.0",)
+LEGACY_VALUES = {"model.head": "mlp", "model.drop_path_rate": 0.0, "audio.short_placement": "start"}
 
 
 class CheckpointError(ValueError):
@@ -53,6 +57,15 @@ def _check_zip_crc(path: Path) -> None:
         raise CheckpointError(f"{path}: entry {bad} fails its CRC check: the checkpoint was edited or damaged")
 
 
+def with_legacy_values(config: dict) -> dict:
+    """A checkpoint's config dict with LEGACY_VALUES filled in where an older kit did not write the key."""
+    out = {section: dict(values) for section, values in config.items()}
+    for key, value in LEGACY_VALUES.items():
+        section, name = key.split(".")
+        out.setdefault(section, {}).setdefault(name, value)
+    return out
+
+
 def load_checkpoint(path, map_location="cpu", check_version: bool = True) -> Checkpoint:
     import torch
 
@@ -72,12 +85,13 @@ def load_checkpoint(path, map_location="cpu", check_version: bool = True) -> Che
         raise CheckpointError(f"{path}: checkpoint format {raw.get('format')!r}, this kit reads format {FORMAT}; "
                               f"load it with the kit version that wrote it ({raw.get('kit_version')})")
     version = raw["kit_version"]
-    if check_version and version != kit.__version__ and os.environ.get("KIT_ALLOW_VERSION_MISMATCH") != "1":
+    known = version == kit.__version__ or version in COMPATIBLE_VERSIONS
+    if check_version and not known and os.environ.get("KIT_ALLOW_VERSION_MISMATCH") != "1":
         raise CheckpointError(
             f"{path}: written by kit {version}, this is kit {kit.__version__}. Preprocessing may differ: use "
             f"kit {version} (bundle it with the checkpoint) or retrain; KIT_ALLOW_VERSION_MISMATCH=1 overrides.")
     try:
-        config = Config.from_dict(raw["config"])
+        config = Config.from_dict(with_legacy_values(raw["config"]))
     except Exception as exc:
         raise CheckpointError(f"{path}: config inside the checkpoint is invalid: {exc}") from exc
     labels = raw.get("labels")

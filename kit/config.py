@@ -60,11 +60,15 @@ class AudioConfig:
     mirror_placement: str = "waveform"  # only for pad_mode="mirror": mirror samples or spectrogram frames
     short_placement: str = "random"   # training: a recording shorter than its crops starts at a random offset
     #                                   inside them (random) or at 0 (start); validation/inference: at 0
+    infer_crop_s: typing.Optional[float] = None  # model input at inference if not crop_s (e.g. train a SED
+    #                                   model on 20 s crops, predict 5 s windows); None = crop_s
 
     def __post_init__(self):
         _positive("sample_rate_hz", self.sample_rate_hz)
         _positive("crop_s", self.crop_s)
         _positive("window_s", self.window_s)
+        if self.infer_crop_s is not None:
+            _positive("infer_crop_s", self.infer_crop_s)
         if int(self.melspecs_per_audio) != self.melspecs_per_audio or self.melspecs_per_audio < 1:
             raise ConfigError(f"melspecs_per_audio={self.melspecs_per_audio!r} must be an integer >= 1")
         _choice("pad_mode", self.pad_mode, PAD_MODES)
@@ -73,7 +77,7 @@ class AudioConfig:
         if self.mirror_placement == "spectrogram" and self.pad_mode != "mirror":
             raise ConfigError("mirror_placement='spectrogram' needs pad_mode='mirror'; "
                               "set pad_mode=mirror or mirror_placement=waveform")
-        for name in ("crop_s", "window_s"):
+        for name in ("crop_s", "window_s") + (("infer_crop_s",) if self.infer_crop_s is not None else ()):
             samples = getattr(self, name) * self.sample_rate_hz
             if abs(samples - round(samples)) > 1e-6:
                 raise ConfigError(f"{name}={getattr(self, name)} s is {samples} samples at "
@@ -300,13 +304,21 @@ class Config:
 
     def __post_init__(self):
         crop, window = self.audio.crop_samples, self.audio.window_samples
-        for name, n in (("crop_s", crop), ("window_s", window)):
+        infer = int(round((self.audio.infer_crop_s or self.audio.crop_s) * self.audio.sample_rate_hz))
+        for name, n in (("crop_s", crop), ("window_s", window), ("infer_crop_s", infer)):
             if n % self.features.hop_length:
                 frames = n / self.features.hop_length
                 raise ConfigError(
                     f"{name}={n / self.audio.sample_rate_hz} s is {frames:g} hops of {self.features.hop_length} "
                     f"samples: choose hop_length dividing {n} (e.g. 500 or 640 at 32 kHz for 5 s) "
                     f"or a length that is a whole number of hops")
+
+    def for_inference(self) -> "Config":
+        """The config the submission path windows with: one crop of infer_crop_s (when set) per window."""
+        if self.audio.infer_crop_s is None or self.audio.infer_crop_s == self.audio.crop_s:
+            return self
+        audio = replace(self.audio, crop_s=self.audio.infer_crop_s, melspecs_per_audio=1, infer_crop_s=None)
+        return replace(self, audio=audio)
 
     # ---- dict / JSON -------------------------------------------------------------------------
     def to_dict(self) -> dict:

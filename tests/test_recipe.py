@@ -274,3 +274,24 @@ def test_cached_recordings_give_the_crops_read_from_the_file(shared_data):
                 np.testing.assert_array_equal(got[0], want[0])
                 np.testing.assert_array_equal(got[1], want[1])
     assert len(cache.samples) == 3 and str(shared_data / "field/field_1min.ogg") not in tiny.samples
+
+
+def test_a_sed_model_trained_on_long_crops_predicts_short_windows(tmp_path, shared_data):
+    """infer_crop_s: trained on 2 s crops, the submission path feeds 1 s windows (eager and ONNX agree)."""
+    from kit.checkpoint import Checkpoint, save_checkpoint
+    from kit.export import export_onnx, parity
+    from kit.infer import load_members, predict_soundscapes
+    from kit.models import create_model
+
+    config = Config().override(["cnn_channels=4,8", "n_mels=32", "head=sed", "sed_hidden=16", "crop_s=2",
+                                "window_s=1", "infer_crop_s=1"])
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "sed.ckpt", Checkpoint(config=config, labels=["a", "b"],
+                           state_dict=create_model(config, 2, pretrained=False).state_dict()))
+    member = load_members([ckpt], torch.device("cpu"))[0]
+    assert member.config.audio.crop_s == 1.0 and member.config.audio.window_s == 1.0
+    frame = predict_soundscapes([ckpt], shared_data / "field" / "aru_1.ogg", device="cpu")
+    assert list(frame["row_id"]) == ["aru_1_1", "aru_1_2", "aru_1_3"]
+    assert parity(ckpt, export_onnx(ckpt, tmp_path / "sed.onnx"), shared_data / "field" / "aru_1.ogg", 3) <= 1e-4
+    with pytest.raises(ConfigError, match="infer_crop_s"):
+        Config().override(["infer_crop_s=1.00001"])

@@ -57,6 +57,7 @@ def waveform_model(checkpoint) -> tuple:
     from kit.features import FeatureExtractor
 
     model, ckpt = load_model(checkpoint, "cpu")
+    ckpt.config = ckpt.config.for_inference()  # the graph takes the inference input length
     if ckpt.config.audio.mirror_placement == "spectrogram":
         raise ValueError(f"{checkpoint}: mirror_placement='spectrogram' needs per-window valid lengths, which "
                          f"the waveform-only ONNX graph does not take; use the eager path (python -m kit predict)")

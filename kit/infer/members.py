@@ -26,6 +26,7 @@ class Member:
 
     @classmethod
     def from_model(cls, model, config: Config, labels, device="cpu", path: str = "<memory>") -> "Member":
+        config = config.for_inference()
         frontend = None
         if not config.model.features_in_model:
             from kit.features import FeatureExtractor
@@ -58,7 +59,7 @@ def load_members(checkpoints, device, runtime: str = "torch") -> list:
             from kit.export import OnnxModel, OpenVinoModel
 
             model = (OnnxModel if runtime == "onnx" else OpenVinoModel)(item)
-            members.append(Member(str(item), model, ckpt.config, list(ckpt.labels)))
+            members.append(Member(str(item), model, ckpt.config.for_inference(), list(ckpt.labels)))
             continue
         if ckpt is not None:
             warnings.warn(f"{item}: mirror_placement='spectrogram' does not export to ONNX; this member runs on torch")

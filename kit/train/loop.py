@@ -288,7 +288,8 @@ def finish(run: Run, data, log_path) -> dict:
               "history": history, "best_epoch": state["best_epoch"], "skipped": state["skipped"],
               "params": count_parameters(run.net),
               "epoch_s": float(np.mean([h["epoch_s"] for h in history])) if history else math.nan,
-              "infer_ms_per_window": time_inference(run.saved_model, config, run.device), "log": ""}
+              "infer_ms_per_window": time_inference(run.saved_model, config.for_inference(), run.device),
+              "log": ""}
     if state["skipped"]:
         run.log(f"skipped {len(state['skipped'])} bad file(s): " + "; ".join(state["skipped"]))
     done = state["epoch"] >= config.train.epochs
