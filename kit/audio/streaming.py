@@ -19,13 +19,7 @@ import numpy as np
 
 from kit.audio.crops import valid_samples, waveform_pad_mode
 from kit.audio.io import AudioError, _check_samples, _to_mono
-from kit.audio.windows import (
-    _window_from_buffer,
-    iter_windows,
-    stream_history,
-    window_count,
-    window_input_start,
-)
+from kit.audio.windows import _window_from_buffer, iter_windows, stream_history, window_count, window_input_start
 
 # libsndfile formats whose seek + read gives exactly the samples of a front-to-back decode (checked on OGG
 # Vorbis at random offsets; PCM and FLAC are exact by construction). Others (MP3, ...) decode front to back.

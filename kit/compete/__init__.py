@@ -7,12 +7,7 @@ and std of the log-mel; `demo` runs the whole loop (`python -m kit demo`); `repo
 plots.
 """
 from kit.compete.baseline import run_baseline
-from kit.compete.competition import (
-           CompetitionError,
-           make_competition,
-           read_clips,
-           write_ogg,
-)
+from kit.compete.competition import CompetitionError, make_competition, read_clips, write_ogg
 from kit.compete.score import per_class_ap, score_files
 from kit.compete.synth import make_clip_set
 

@@ -32,14 +32,8 @@ import pandas as pd
 
 from kit.audio import AudioError, audio_info, load_audio
 from kit.formats import row_ids
-from kit.utils import (
-    atomic_write_bytes,
-    atomic_write_csv,
-    atomic_write_text,
-    progress,
-    read_csv_checked,
-    resolve_inside,
-)
+from kit.utils import (atomic_write_bytes, atomic_write_csv, atomic_write_text, progress, read_csv_checked,
+                       resolve_inside)
 
 FRAME_S = 0.02
 

@@ -7,17 +7,8 @@ an ONNX Loop, and wraps ONNX Runtime / OpenVINO sessions as drop-in members for 
 `bundle` writes and uploads the Kaggle folders, never with credentials. Imports nothing from training.
 """
 from kit.export.bundle import BundleError, make_bundle
-from kit.export.onnx import (
-                             OnnxModel,
-                             OpenVinoModel,
-                             export_onnx,
-                             export_openvino,
-                             in_runs,
-                             onnx_probs,
-                             onnx_session,
-                             parity,
-                             waveform_model,
-)
+from kit.export.onnx import (OnnxModel, OpenVinoModel, export_onnx, export_openvino, in_runs, onnx_probs, onnx_session,
+                             parity, waveform_model)
 
 __all__ = ["export_onnx", "export_openvino", "waveform_model", "parity", "onnx_session", "onnx_probs", "in_runs",
            "OnnxModel", "OpenVinoModel", "make_bundle", "BundleError"]

@@ -7,15 +7,8 @@ submission path call. `stft` holds mel spectrograms built from exportable ops (a
 ONNX's STFT operator, a DFT conv1d) that equal the front-end's to float32 rounding; the ONNX export sets one as
 the extractor's `mel_step` while tracing (`mel_step_of`).
 """
-from kit.features.frontend import (
-                                   FeatureExtractor,
-                                   cpu_chunk_items,
-                                   extract,
-                                   mel_filterbank,
-                                   mel_power,
-                                   normalize,
-                                   power_to_db,
-)
+from kit.features.frontend import (FeatureExtractor, cpu_chunk_items, extract, mel_filterbank, mel_power, normalize,
+                                   power_to_db)
 from kit.features.stft import MEL_IMPLS, mel_step_of
 
 __all__ = ["FeatureExtractor", "extract", "mel_filterbank", "mel_power", "power_to_db", "normalize",

@@ -2,10 +2,10 @@
 
 Each soundscape is cut into windows by kit.audio.iter_windows with the audio config *stored in the
 checkpoint* (the submission path declares no preprocessing). Decoding overlaps the model (a background
-thread) or, on a CPU the model fills, gets its own phase on every core (kit.streaming); windows are batched
-across files; memory holds a few batches, never a whole soundscape's spectrograms. Members (torch or ONNX
-Runtime) live in kit.infer.members. Several checkpoints form an ensemble (same labels; probabilities averaged); members whose audio
-configs differ each get their own window stream. Optional test-time augmentation (`tta=shift`: average
+thread) or, on a CPU the model fills, gets its own phase on every core (kit.audio.streaming); windows are
+batched across files; memory holds a few batches, never a whole soundscape's spectrograms. Members (torch or
+ONNX Runtime) live in kit.infer.members. Several checkpoints form an ensemble (same labels; probabilities
+averaged); members whose audio configs differ each get their own window stream. Optional test-time augmentation (`tta=shift`: average
 with the window circularly shifted by half its length) and smoothing across neighbouring windows
 (`smooth_weights`) are InferConfig flags. A time-budget guard drops TTA, then ensemble members, when the
 measured rate says they will not fit; rows it cannot compute get `fallback_prob` and a warning.
@@ -22,13 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from kit.audio import (
-    audio_info,
-    iter_audio_files,
-    take_rows,
-    window_count,
-    window_stream,
-)
+from kit.audio import audio_info, iter_audio_files, take_rows, window_count, window_stream
 from kit.config import Config, ConfigError, InferConfig, resolve_key
 from kit.formats import row_ids
 from kit.infer.budget import BudgetGuard, BudgetPlan

@@ -4,23 +4,10 @@ Backbones: "cnn" | "rnn" | a timm name (aliases swinv2, eva02_tiny) | "tv:<torch
 the self-made ones in `builtin`, timm/torchvision adapters in `external`); the classifier head (`head`);
 local pretrained weights only, from config.model.pretrained_path (`weights`); `timing` measures ms per window.
 """
-from kit.models.backbones import (
-           ALIASES,
-           SUPPORTED,
-           Backbone,
-           input_shape,
-           resolve_backbone,
-)
+from kit.models.backbones import ALIASES, SUPPORTED, Backbone, input_shape, resolve_backbone
 from kit.models.errors import ModelError, PretrainedWeightsError
 from kit.models.head import Head
-from kit.models.kitmodel import (
-           KitModel,
-           check_budget,
-           count_parameters,
-           create_model,
-           describe_model,
-           pool_crops,
-)
+from kit.models.kitmodel import KitModel, check_budget, count_parameters, create_model, describe_model, pool_crops
 from kit.models.timing import time_inference
 
 __all__ = ["ALIASES", "SUPPORTED", "Backbone", "Head", "KitModel", "ModelError", "PretrainedWeightsError",

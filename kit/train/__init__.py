@@ -6,14 +6,7 @@ seeded stratified split and the crops dataset; `loop` is the training loop (`tra
 experiment log, `sweep` grids of configs, `plots` training curves and sweep charts. Inference never imports
 this stage.
 """
-from kit.train.data import (
-           DataError,
-           RecordingDataset,
-           RecordingTable,
-           read_labels,
-           split_table,
-           targets,
-)
+from kit.train.data import DataError, RecordingDataset, RecordingTable, read_labels, split_table, targets
 from kit.train.loop import evaluate, lr_factor, train
 from kit.train.state import ResumeError
 

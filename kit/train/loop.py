@@ -30,16 +30,7 @@ from kit.train.augment import batch_rng, cutmix, mixup, spec_augment
 from kit.train.data import RecordingDataset, check_files, read_labels, split_table
 from kit.train.ema import ModelEma
 from kit.train.losses import make_loss
-from kit.train.state import (
-    Dist,
-    Run,
-    RunLog,
-    fresh_progress,
-    load_resume,
-    restore_state,
-    save_state,
-    setup_distributed,
-)
+from kit.train.state import Dist, Run, RunLog, fresh_progress, load_resume, restore_state, save_state, setup_distributed
 from kit.utils import atomic_write_text, progress, seed_everything, tune_malloc
 
 

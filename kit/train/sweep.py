@@ -14,13 +14,7 @@ import itertools
 import re
 from pathlib import Path
 
-from kit.config import (
-    Config,
-    ConfigError,
-    add_config_arguments,
-    config_from_args,
-    resolve_key,
-)
+from kit.config import Config, ConfigError, add_config_arguments, config_from_args, resolve_key
 from kit.train.explog import markdown_table
 from kit.utils import atomic_write_csv, atomic_write_text
 
