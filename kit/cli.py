@@ -10,6 +10,7 @@ COMMANDS = {
     "train": ("kit.train.loop", "train a model on a competition folder or a filename,label CSV"),
     "sweep": ("kit.train.sweep", "run a grid of training configs and tabulate the results"),
     "predict": ("kit.infer.predict", "write submission.csv for a competition's test_soundscapes"),
+    "pseudo-label": ("kit.infer.pseudo", "soft labels for unlabeled soundscapes from a checkpoint or an ensemble"),
     "export": ("kit.export.onnx", "export a checkpoint to ONNX (waveform in, probabilities out)"),
     "bundle": ("kit.export.bundle", "make a Kaggle dataset folder with kit and checkpoints"),
     "make-competition": ("kit.compete.competition", "turn labelled clips into a BirdCLEF-layout competition"),

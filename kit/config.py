@@ -56,7 +56,7 @@ class AudioConfig:
     crop_s: float = 5.0               # model input length per crop
     melspecs_per_audio: int = 1       # crops per training recording (pooled against its label)
     window_s: float = 5.0             # scoring window of the soundscapes (BirdCLEF: 5 s)
-    pad_mode: str = "wrap"            # wrap | constant | reflect | mirror
+    pad_mode: str = "constant"        # constant (silence) | wrap (loop) | reflect | mirror
     mirror_placement: str = "waveform"  # only for pad_mode="mirror": mirror samples or spectrogram frames
     short_placement: str = "random"   # training: a recording shorter than its crops starts at a random offset
     #                                   inside them (random) or at 0 (start); validation/inference: at 0
@@ -177,7 +177,7 @@ class TrainConfig:
     schedule: str = "cosine"          # constant | cosine (both with linear warm-up)
     warmup_frac: float = 0.05
     batch_size: int = 16
-    epochs: int = 8
+    epochs: int = 40
     amp: bool = True                  # used on CUDA only
     grad_clip_norm: typing.Optional[float] = 5.0
     device: str = "auto"              # auto (cuda -> mps -> cpu) | cpu | cuda | cuda:N | mps
@@ -187,7 +187,7 @@ class TrainConfig:
     loss: str = "bce"                 # bce | focal | ce (softmax cross-entropy; inference applies sigmoid)
     focal_gamma: float = 2.0          # loss=focal: down-weights easy (confident) targets
     label_smoothing: float = 0.0      # targets pulled towards 1/2 (bce, focal) or uniform (ce) by this much
-    ema_decay: float = 0.0            # exponential moving average of the weights (validated and saved); 0 = off
+    ema_decay: float = 0.99           # exponential moving average of the weights (validated and saved); 0 = off
 
     def __post_init__(self):
         _choice("loss", self.loss, LOSSES)
@@ -216,6 +216,8 @@ class DataConfig:
     bad_files: str = "skip"           # skip (with a warning and a summary) | stop
     split_seed: int = 0
     cache_audio_mb: float = 2048.0    # decoded training recordings kept in memory across epochs (per worker)
+    pseudo_csv: typing.Optional[str] = None  # soft labels of extra windows (python -m kit pseudo-label)
+    pseudo_ratio: float = 1.0         # pseudo-labelled windows per labelled recording in each epoch
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -224,6 +226,9 @@ class DataConfig:
                 raise ConfigError(f"{name}={getattr(self, name)} must be in (0, 1]")
         if not 0 <= self.valid_frac < 1:
             raise ConfigError(f"valid_frac={self.valid_frac} must be in [0, 1)")
+        if self.pseudo_ratio < 0:
+            raise ConfigError(f"pseudo_ratio={self.pseudo_ratio} must be >= 0 (pseudo windows per labelled "
+                              f"recording in each epoch)")
         if self.cache_audio_mb < 0:
             raise ConfigError(f"cache_audio_mb={self.cache_audio_mb} must be >= 0 (0 = decode every epoch)")
         if not 0 <= self.secondary_label_weight <= 1:
@@ -251,20 +256,20 @@ class AugmentConfig:
     """Training-only augmentation (kit.train.augment); inference never reads this section. Probabilities are
     per training item (mixup, cutmix: per item of the batch), seeded by (seed, epoch, index)."""
 
-    mixup_p: float = 0.0              # mix another item of the batch into this one (waveforms)
+    mixup_p: float = 0.5              # mix another item of the batch into this one (waveforms)
     mixup_alpha: float = 1.0          # weight of this item ~ Beta(alpha, alpha), folded to >= 0.5
     mixup_targets: str = "max"        # max (both sounds present) | blend (weighted like the waveforms)
     cutmix_p: float = 0.0             # replace a time span of this item by another item's (targets: max)
     background_dir: typing.Optional[str] = None  # folder of noise / no-call recordings (or train_soundscapes/)
     background_p: float = 0.0         # add a random background crop at a random SNR
     background_snr_db: typing.Tuple[float, ...] = (0.0, 20.0)
-    noise_p: float = 0.0              # add coloured noise (white ... brown) at a random SNR
+    noise_p: float = 0.3              # add coloured noise (white ... brown) at a random SNR
     noise_snr_db: typing.Tuple[float, ...] = (0.0, 30.0)
     gain_p: float = 0.0               # random gain in [-gain_db, gain_db] (matters with background / noise)
     gain_db: float = 6.0
-    shift_p: float = 0.0              # circular shift of the crop by a random amount (time shift)
-    empty_p: float = 0.0              # replace the item by background/noise only, target all zeros
-    specaug_p: float = 0.0            # SpecAugment: time and frequency masks on the features
+    shift_p: float = 0.5              # circular shift of the crop by a random amount (time shift)
+    empty_p: float = 0.05             # replace the item by background/noise only, target all zeros
+    specaug_p: float = 0.5            # SpecAugment: time and frequency masks on the features
     time_masks: int = 2
     time_mask_frames: int = 30
     freq_masks: int = 2

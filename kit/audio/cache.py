@@ -17,6 +17,16 @@ class AudioCache:
         self.budget_bytes, self.used_bytes = int(budget_mb * 2 ** 20), 0
         self.samples: dict = {}
 
+    def recording(self, path, sample_rate_hz: int) -> np.ndarray:
+        """The whole decoded recording, kept when it fits the budget."""
+        key = str(path)
+        if key in self.samples:
+            return self.samples[key]
+        x = load_audio(path, sample_rate_hz)
+        if self.used_bytes + x.nbytes <= self.budget_bytes:
+            self.samples[key], self.used_bytes = x, self.used_bytes + x.nbytes
+        return x
+
     def crops(self, path, cfg, rng: Optional[np.random.Generator] = None) -> tuple:
         """load_crops(path, cfg, rng), from memory when the whole recording is (or now fits) in the cache."""
         key = str(path)

@@ -28,7 +28,8 @@ METRICS = (("accuracy", "top-1"), ("roc_auc", "ROC-AUC"), ("cmap", "cmAP"))
 
 
 def parse_variant(text: str) -> tuple:
-    """'name=key=value,key=value' -> (name, ['key=value', ...]); 'defaults' alone -> ('defaults', [])."""
+    """'name=key=value,key=value' -> (name, ['key=value', ...]); 'defaults' alone -> ('defaults', []). The name
+    is what comes before the first '=' (so it cannot hold one)."""
     name, _, rest = text.partition("=")
     assignments = [a.strip() for a in rest.split(",") if a.strip()] if rest else []
     if not name or any("=" not in a for a in assignments):
@@ -178,6 +179,15 @@ def cli(argv) -> int:
     return 0
 
 
-ABLATION: list = []  # (name, overrides) filled in with the recipe's parts
+# (name, overrides): kit 0.1's defaults, then each part of the recipe off or swapped in turn
+KIT_01 = ["pad_mode=wrap", "short_placement=start", "epochs=8", "ema_decay=0", "mixup_p=0", "noise_p=0", "shift_p=0",
+          "empty_p=0", "specaug_p=0"]
+ABLATION: list = [
+    ("kit 0.1 defaults", KIT_01),
+    ("no mixup", ["mixup_p=0"]), ("no SpecAugment", ["specaug_p=0"]), ("no time shift", ["shift_p=0"]),
+    ("no noise", ["noise_p=0"]), ("no empty items", ["empty_p=0"]), ("no EMA", ["ema_decay=0"]),
+    ("pad wrap", ["pad_mode=wrap"]), ("short at start", ["short_placement=start"]),
+    ("CE loss", ["loss=ce"]), ("focal loss", ["loss=focal"]), ("SED head", ["head=sed"]), ("20 epochs", ["epochs=20"]),
+]
 
 __all__ = ["bench_quality", "parse_variant", "summarize", "markdown", "ABLATION", "cli"]

@@ -4,6 +4,7 @@ Layout written under `out_dir`:
   train_metadata.csv    primary_label, secondary_labels ("[]"), type, filename (relative to train_audio), rating
   train_audio/<label>/  copies of the training clips
   test_soundscapes/     soundscape_000.ogg ... (OGG Vorbis, mono, at the clips' sample rate, default 32 kHz)
+  train_soundscapes/    unlabeled_000.ogg ... with --unlabeled N: other mixes of the held-out clips (unlabeled)
   sample_submission.csv row_id + one column per label (0.0), a row per 5 s window of every soundscape
   solution.csv          the same rows and columns holding the ground truth (1/0)
   events.csv            every mixed event: soundscape, label, source clip, start_s, end_s, active seconds, gain
@@ -207,7 +208,7 @@ def _prepare_out(out_dir: Path) -> None:
         if not (out_dir / "competition.json").is_file():
             raise CompetitionError(f"{out_dir}: exists, is not empty and is not a kit competition; "
                                    f"refusing to overwrite it (choose another --out)")
-        for name in ("train_audio", "test_soundscapes"):
+        for name in ("train_audio", "test_soundscapes", "train_soundscapes"):
             shutil.rmtree(out_dir / name, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -259,10 +260,15 @@ def write_ogg(path, x: np.ndarray, sample_rate_hz: int) -> Path:
 
 def make_competition(clips_csv, out_dir, n_soundscapes: int = 4, soundscape_s: float = 60.0, seed: int = 0,
                      sample_rate_hz: int = 32000, settings: MixSettings = MixSettings(),
-                     group_column: str = "auto") -> dict:
-    """Build the competition folder (see the module docstring); returns {name: path}."""
-    if n_soundscapes < 1:
-        raise CompetitionError(f"n_soundscapes={n_soundscapes} must be >= 1")
+                     group_column: str = "auto", n_unlabeled: int = 0) -> dict:
+    """Build the competition folder (see the module docstring); returns {name: path}.
+
+    n_unlabeled > 0 also writes train_soundscapes/ (BirdCLEF's unlabeled soundscapes of the test's sites):
+    other mixes of the same held-out clips, never the test files themselves, drawn after the test soundscapes
+    from their own generator (the test folder is the same with or without them). Their truth goes to
+    train_soundscapes_truth.csv, for analysis only: kit's training never reads it."""
+    if n_soundscapes < 1 or n_unlabeled < 0:
+        raise CompetitionError(f"n_soundscapes={n_soundscapes} must be >= 1 and n_unlabeled={n_unlabeled} >= 0")
     windows = soundscape_s / settings.window_s
     if soundscape_s <= 0 or abs(windows - round(windows)) > 1e-9:
         raise CompetitionError(f"soundscape_s={soundscape_s} must be a positive multiple of {settings.window_s} s")
@@ -278,27 +284,43 @@ def make_competition(clips_csv, out_dir, n_soundscapes: int = 4, soundscape_s: f
     _prepare_out(out_dir)
     meta = _copy_train(train, out_dir)
     atomic_write_csv(meta, out_dir / "train_metadata.csv")
-    next_clip = _clip_feeder(holdout, sample_rate_hz, rng)
+    mix = dict(soundscape_s=soundscape_s, sample_rate_hz=sample_rate_hz, settings=settings, labels=labels,
+               clips_csv=clips_csv)
+    truth_rows, event_rows = _mix_folder(out_dir / "test_soundscapes", "soundscape", n_soundscapes, rng,
+                                         _clip_feeder(holdout, sample_rate_hz, rng), **mix)
+    if n_unlabeled:
+        other = np.random.default_rng([seed, 1])
+        rows, _ = _mix_folder(out_dir / "train_soundscapes", "unlabeled", n_unlabeled, other,
+                              _clip_feeder(holdout, sample_rate_hz, other), **mix)
+        atomic_write_csv(pd.DataFrame(rows, columns=["row_id", *labels]), out_dir / "train_soundscapes_truth.csv")
+    return _write_tables(out_dir, labels, truth_rows, event_rows, train, holdout,
+                         dict(clips_csv=str(clips_csv), n_soundscapes=n_soundscapes, soundscape_s=soundscape_s,
+                              seed=seed, sample_rate_hz=sample_rate_hz, settings=asdict(settings),
+                              n_unlabeled=n_unlabeled))
+
+
+def _mix_folder(folder: Path, prefix: str, count: int, rng, next_clip, soundscape_s: float, sample_rate_hz: int,
+                settings: MixSettings, labels: list, clips_csv) -> tuple:
+    """Write `count` soundscapes `<prefix>_NNN.ogg` into folder; (truth rows, event frames)."""
+    windows = int(round(soundscape_s / settings.window_s))
     truth_rows, event_rows = [], []
-    for k in progress(range(n_soundscapes), desc="soundscapes"):
-        stem = f"soundscape_{k:03d}"
+    for k in progress(range(count), desc=folder.name):
+        stem = f"{prefix}_{k:03d}"
         try:
             x, events = mix_soundscape(soundscape_s, sample_rate_hz, settings, rng, next_clip)
         except AudioError as exc:
             raise CompetitionError(f"{clips_csv}: cannot mix clip {exc.path}: {exc.problem}") from exc
-        write_ogg(out_dir / "test_soundscapes" / f"{stem}.ogg", x, sample_rate_hz)
+        write_ogg(folder / f"{stem}.ogg", x, sample_rate_hz)
         frame = pd.DataFrame(events, columns=["label", "source", "start_s", "end_s", "level_dbfs",
                                               "active_total_s", "active_s_per_window"])
-        positives = window_labels(frame, int(round(windows)), settings.window_s, settings.min_active_s)
+        positives = window_labels(frame, windows, settings.window_s, settings.min_active_s)
         ends = (np.arange(len(positives)) + 1) * settings.window_s
         for rid, present in zip(row_ids(stem, ends), positives):
             truth_rows.append({"row_id": rid, **{lab: int(lab in present) for lab in labels}})
         frame.insert(0, "soundscape", stem)
         frame["active_s_per_window"] = frame["active_s_per_window"].map(json.dumps)
         event_rows.append(frame)
-    return _write_tables(out_dir, labels, truth_rows, event_rows, train, holdout,
-                         dict(clips_csv=str(clips_csv), n_soundscapes=n_soundscapes, soundscape_s=soundscape_s,
-                              seed=seed, sample_rate_hz=sample_rate_hz, settings=asdict(settings)))
+    return truth_rows, event_rows
 
 
 def _write_tables(out_dir: Path, labels: list, truth_rows: list, event_rows: list, train: pd.DataFrame,
@@ -337,13 +359,16 @@ def cli(argv) -> int:
                         help="random: clips at random offsets, overlaps allowed; stitched: one clip per window")
     parser.add_argument("--noise-dbfs", type=float, default=MixSettings.noise_dbfs,
                         help="RMS of the brownish background noise in dBFS (default -42; -90 = near silence)")
+    parser.add_argument("--unlabeled", type=int, default=0, metavar="N",
+                        help="also write N unlabeled soundscapes to train_soundscapes/ (other mixes of the "
+                             "held-out clips, for pseudo-labelling; default 0)")
     parser.add_argument("--group-column", default="auto",
                         help="CSV column grouping clips of one recording (auto: src_file when present; '' = none)")
     args = parser.parse_args(argv)
     settings = MixSettings(holdout_frac=args.holdout_frac, events_per_window=args.events_per_window,
                            layout=args.layout, noise_dbfs=args.noise_dbfs)
     paths = make_competition(args.clips, args.out, args.soundscapes, args.soundscape_s, args.seed,
-                             args.sample_rate_hz, settings, args.group_column)
+                             args.sample_rate_hz, settings, args.group_column, args.unlabeled)
     info = json.loads(Path(paths["info"]).read_text())
     print(f"competition in {paths['root']}: {len(info['labels'])} labels, {len(info['train_clips'])} training "
           f"clips, {len(info['soundscape_clips'])} held-out clips mixed into {args.soundscapes} soundscapes")

@@ -145,11 +145,12 @@ def _assemble(files: list, accs: list, labels: list, infer: InferConfig, window_
 
     known = [a.n_windows or a.header_windows for a in accs if (a.n_windows or a.header_windows)]
     default_windows = int(np.bincount(known).argmax()) if known else int(round(60 / window_s))
-    ids, blocks, failed, partial = [], [], [], []
+    ids, blocks, dones, failed, partial = [], [], [], [], []
     for path, acc in zip(files, accs):
         probs, done = _file_rows(acc, default_windows, infer, len(labels))
         ids += row_ids(path.stem, (np.arange(len(probs)) + 1) * window_s)
         blocks.append(probs)
+        dones.append(done & (acc.error is None))
         if acc.error is not None:
             failed.append(f"{path} ({acc.error})")
         elif not done.all():
@@ -163,10 +164,16 @@ def _assemble(files: list, accs: list, labels: list, infer: InferConfig, window_
     values = np.concatenate(blocks) if blocks else np.zeros((0, len(labels)), np.float32)
     frame = pd.DataFrame(values, columns=labels)
     frame.insert(0, "row_id", ids)
+    # which file each row is a window of, and whether a model computed it (not the fallback): kit pseudo-label
+    frame.attrs["file_index"] = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
+    frame.attrs["computed"] = np.concatenate(dones) if dones else np.zeros(0, bool)
     return frame
 
 
 def _list_files(folder) -> list:
+    """A folder's audio files (sorted), one file, or a list of files as given."""
+    if isinstance(folder, (list, tuple)):
+        return [Path(p) for p in folder]
     folder = Path(folder)
     if folder.is_file():
         return [folder]

@@ -187,7 +187,23 @@ def prepare_data(config: Config, data, log: RunLog) -> tuple:
     train_set = RecordingDataset(table, train_index, config, train=True, seed=config.train.seed,
                                  background=background)
     valid_set = RecordingDataset(table, valid_index, config, train=False, seed=config.train.seed)
+    if config.data.pseudo_csv:
+        train_set = with_pseudo_labels(train_set, table.labels, config, background, log)
     return table.labels, train_set, valid_set, [f"{p}: {why}" for p, why in bad]
+
+
+def with_pseudo_labels(train_set, labels: list, config: Config, background, log: RunLog):
+    """The training set plus the pseudo-labelled windows of config.data.pseudo_csv (kit.train.pseudo)."""
+    from kit.train.pseudo import MixedDataset, PseudoDataset, read_pseudo
+
+    table = read_pseudo(config.data.pseudo_csv, labels, config)
+    for note in table.notes:
+        log(f"note: {note}")
+    mixed = MixedDataset(train_set, PseudoDataset(table, config, config.train.seed, train_set.cache, background),
+                         config.data.pseudo_ratio, config.train.seed)
+    log(f"pseudo labels: {len(table)} windows of {len(set(table.paths))} recordings from {table.source}; "
+        f"{mixed.per_epoch} per epoch beside {len(train_set)} labelled recordings")
+    return mixed
 
 
 def build(config: Config, labels: list, device, dist: Dist, steps_per_epoch: int) -> tuple:
@@ -311,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument("--resume", action="store_true", help="continue OUT/last.ckpt (same config and labels)")
     parser.add_argument("--log", help="experiment log CSV (default: OUT/../experiments.csv, + .md)")
+    parser.add_argument("--pseudo", metavar="CSV", help="also train on these pseudo-labelled windows (python -m kit "
+                                                        "pseudo-label; sets data.pseudo_csv)")
     parser.add_argument("--stop-after", type=int, metavar="EPOCHS",
                         help="stop this call after EPOCHS epochs (time-boxed sessions); --resume continues")
     add_config_arguments(parser)
@@ -320,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
 def cli(argv) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
+    if args.pseudo:
+        config = config.override([f"pseudo_csv={Path(args.pseudo).resolve()}"])
     result = train(config, args.data, args.out, resume=args.resume, log_path=args.log, stop_after=args.stop_after)
     if os.environ.get("RANK", "0") == "0":
         print(f"best checkpoint: {result['best']}")

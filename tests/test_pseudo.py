@@ -1,0 +1,159 @@
+"""Pseudo-labels: `kit pseudo-label` equals predict's probabilities, sharpening/filtering, the CSV's provenance
+and every bad input `kit train --pseudo` can meet; soft targets reach the loss unchanged."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import infer_helpers as H  # noqa: E402
+import train_data as D  # noqa: E402
+from kit.config import Config  # noqa: E402
+from kit.infer.pseudo import pseudo_label, sharpen  # noqa: E402
+from kit.softlabels import MARKER, PseudoLabelError, read_soft_labels  # noqa: E402
+from kit.train.pseudo import MixedDataset, PseudoDataset, read_pseudo  # noqa: E402
+
+LABELS = ["a", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def made(shared_data, tmp_path_factory):
+    """(checkpoint, soundscape folder, pseudo.csv, predict's frame) on two real field recordings."""
+    from kit.infer import predict_soundscapes
+
+    folder = tmp_path_factory.mktemp("pseudo")
+    sounds = folder / "sounds"
+    (sounds / "deeper").mkdir(parents=True)
+    (sounds / "field_1min.ogg").symlink_to(shared_data / "field" / "field_1min.ogg")
+    (sounds / "deeper" / "birds_10s.ogg").symlink_to(shared_data / "field" / "birds_10s.ogg")
+    ckpt = H.tiny_checkpoint(folder / "m.ckpt", labels=LABELS)
+    out = pseudo_label([ckpt], [sounds], folder / "pseudo.csv", device="cpu")
+    files = [sounds / "deeper" / "birds_10s.ogg", sounds / "field_1min.ogg"]
+    return ckpt, sounds, folder / "pseudo.csv", out, predict_soundscapes([ckpt], files, device="cpu")
+
+
+def test_pseudo_labels_equal_predict_on_the_same_windows(made):
+    ckpt, sounds, csv, out, predicted = made
+    provenance, frame = read_soft_labels(csv)
+    assert provenance["labels"] == LABELS and provenance["checkpoints"] == [str(Path(ckpt).absolute())]
+    assert provenance["root"] == str(sounds.absolute()) and provenance["power"] == 1.0
+    assert list(frame["filename"].unique()) == ["deeper/birds_10s.ogg", "field_1min.ogg"]
+    assert len(frame) == len(predicted) == 3 + 12  # birds_10s: 10.x s, a partial third window
+    np.testing.assert_allclose(frame[LABELS].to_numpy(), predicted[LABELS].to_numpy(), atol=1e-6)
+    ends = [int(r.rsplit("_", 1)[1]) for r in predicted["row_id"]]
+    assert frame["end_s"].tolist() == ends
+
+
+def test_sharpen_power_threshold_and_top_k():
+    p = np.array([[0.9, 0.5, 0.2, 0.1]], np.float32)
+    np.testing.assert_allclose(sharpen(p, power=2), p ** 2, rtol=1e-6)
+    np.testing.assert_allclose(sharpen(p, threshold=0.3), [[0.9, 0.5, 0, 0]])
+    np.testing.assert_allclose(sharpen(p, top_k=1), [[0.9, 0, 0, 0]])
+    np.testing.assert_allclose(sharpen(p, power=2, threshold=0.1, top_k=3), [[0.81, 0.25, 0, 0]], rtol=1e-6)
+    with pytest.raises(ValueError):
+        sharpen(p, power=0)
+
+
+def test_soft_targets_reach_the_loss_unchanged(made, tmp_path):
+    """Read back, a window's target is the CSV's row (augmentation off), through the mixed training set."""
+    import torch
+
+    from kit.audio import AudioCache, load_audio
+    from kit.train import train
+    from kit.train.data import RecordingDataset, read_labels
+
+    _, sounds, csv, out, _ = made
+    config = Config().override(D.TINY + ["mixup_p=0", "noise_p=0", "shift_p=0", "empty_p=0", "specaug_p=0"])
+    table = read_pseudo(csv, LABELS, config)
+    np.testing.assert_array_equal(table.targets, read_soft_labels(csv)[1][LABELS].to_numpy(np.float32))
+    np.testing.assert_allclose(table.targets, out[LABELS].to_numpy(), atol=1e-6)  # 6 significant digits
+    dataset = PseudoDataset(table, config, 0, AudioCache(64))
+    crops, valid, target = dataset[5]  # field_1min (after birds_10s's 3), window 2 (10-15 s): 1 s centred on it
+    np.testing.assert_array_equal(target, table.targets[5])
+    x = load_audio(sounds / "field_1min.ogg", 32000)
+    np.testing.assert_array_equal(crops[0], x[12 * 32000: 13 * 32000])
+    clips = D.tone_clips(tmp_path / "clips", labels=LABELS, per_label=2)
+    labelled = RecordingDataset(read_labels(clips), range(6), config, train=True)
+    mixed = MixedDataset(labelled, dataset, ratio=1.0, seed=0)
+    mixed.set_epoch(1)
+    assert len(mixed) == 12 and len(set(mixed.chosen)) == 6
+    seen = [mixed[i][2] for i in range(6, 12)]
+    np.testing.assert_array_equal(np.stack(seen), table.targets[mixed.chosen])
+    losses = []
+    original = torch.nn.functional.binary_cross_entropy_with_logits
+
+    def spy(logits, target, *args, **kwargs):
+        losses.append(target.detach().clone())
+        return original(logits, target, *args, **kwargs)
+    from kit.train import losses as L
+
+    L.F.binary_cross_entropy_with_logits = spy
+    try:
+        pseudo_cfg = config.override(["epochs=1", "batch_size=64", f"pseudo_csv={csv}", "ema_decay=0",
+                                      "valid_frac=0", "label_smoothing=0", "pseudo_ratio=3"])  # all 15
+        train(pseudo_cfg, clips, tmp_path / "run", log_path=tmp_path / "log.csv")
+    finally:
+        L.F.binary_cross_entropy_with_logits = original
+    rows = {tuple(r.tolist()) for r in losses[0]}
+    assert {tuple(t.tolist()) for t in table.targets} <= rows  # every pseudo window's soft target, as written
+
+
+def _rewrite(csv: Path, tmp_path: Path, edit=None, header=None) -> Path:
+    provenance, frame = read_soft_labels(csv)
+    if header:
+        provenance.update(header)
+    if edit:
+        frame = edit(frame)
+    out = tmp_path / "edited.csv"
+    out.write_text(MARKER + json.dumps(provenance) + "\n" + frame.to_csv(index=False))
+    return out
+
+
+@pytest.mark.parametrize("case, message", [
+    ("unknown label", "not in the training label list"),
+    ("nan", "row 3, label 'a'"),
+    ("above one", "is not a probability"),
+    ("duplicate", "listed twice"),
+    ("past the end", "is not one of the 3 windows"),
+    ("missing file", "file not found"),
+    ("window", "made with window_s=10"),
+    ("no header", "not a kit pseudo-label CSV"),
+])
+def test_bad_pseudo_csvs_are_refused_naming_file_and_row(made, tmp_path, case, message):
+    csv = made[2]
+    edits = {
+        "unknown label": lambda f: f.rename(columns={"c": "zz"}),
+        "nan": lambda f: f.assign(a=[np.nan] + list(f["a"][1:])),
+        "above one": lambda f: f.assign(b=[1.5] + list(f["b"][1:])),
+        "duplicate": lambda f: pd.concat([f, f.iloc[:1]]),
+        "past the end": lambda f: f.assign(end_s=[20] + list(f["end_s"][1:])),
+        "missing file": lambda f: f.assign(filename=["gone.ogg"] + list(f["filename"][1:])),
+    }
+    if case == "unknown label":
+        path = _rewrite(csv, tmp_path, edits[case], {"labels": ["a", "b", "zz"]})
+    elif case == "window":
+        path = _rewrite(csv, tmp_path, header={"window_s": 10.0})
+    elif case == "no header":
+        path = tmp_path / "plain.csv"
+        path.write_text("\n".join(csv.read_text().splitlines()[1:]) + "\n")
+    else:
+        path = _rewrite(csv, tmp_path, edits[case])
+    with pytest.raises(PseudoLabelError, match=message) as info:
+        read_pseudo(path, LABELS, Config())
+    assert str(path) in str(info.value)
+
+
+def test_other_label_order_is_aligned_by_name_and_missing_labels_noted(made, tmp_path):
+    csv = made[2]
+    provenance, frame = read_soft_labels(csv)
+    swapped = _rewrite(csv, tmp_path, lambda f: f[["filename", "end_s", "c", "a", "b"]], {"labels": ["c", "a", "b"]})
+    table = read_pseudo(swapped, LABELS, Config())
+    np.testing.assert_array_equal(table.targets, frame[LABELS].to_numpy(np.float32))
+    assert any("aligned by name" in n for n in table.notes)
+    wider = read_pseudo(csv, LABELS + ["d"], Config())
+    assert (wider.targets[:, 3] == 0).all() and any("get target 0" in n for n in wider.notes)
