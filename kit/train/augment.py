@@ -55,7 +55,9 @@ def augment_item(crops: np.ndarray, target: np.ndarray, cfg: AugmentConfig, rng:
     def backdrop() -> np.ndarray:
         if background is not None and (cfg.background_p > 0 or cfg.noise_p == 0):
             return background(K * L, rng).reshape(K, L)
-        return coloured_noise(K * L, float(rng.uniform(0, 2)), rng).reshape(K, L) * np.float32(0.01)
+        level_dbfs = float(rng.uniform(-80.0, -30.0))  # from near-silence to a noisy site
+        noise = coloured_noise(K * L, float(rng.uniform(0, 2)), rng).reshape(K, L)
+        return noise * np.float32(10 ** (level_dbfs / 20))
 
     if cfg.empty_p and rng.random() < cfg.empty_p:
         return backdrop().astype(np.float32), np.zeros_like(target)
