@@ -27,6 +27,7 @@ from kit.config import Config, add_config_arguments, config_from_args
 from kit.metrics import summarize
 from kit.models import count_parameters, create_model, time_inference
 from kit.train.data import RecordingDataset, check_files, read_labels, split_table
+from kit.train.labels import filter_by_rating, unrecorded_labels
 from kit.train.state import (
     Dist,
     Run,
@@ -94,6 +95,14 @@ def _to(batch, device) -> list:
     return [torch.as_tensor(b).to(device, non_blocking=True) for b in batch]
 
 
+def weighted_bce(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """BCE-with-logits averaged over the classes of each row, then the rows' weighted mean (sum w l / sum w):
+    with every weight 1 this is plain BCE-with-logits."""
+    rows = F.binary_cross_entropy_with_logits(logits.float(), target, reduction="none").mean(dim=1)
+    weight = weight.float()
+    return (rows * weight).sum() / weight.sum().clamp_min(1e-12)
+
+
 def _all_reduce_sum(values: list, dist: Dist) -> list:
     if dist.world == 1:
         return values
@@ -109,11 +118,11 @@ def train_epoch(run: Run, loader, desc: str) -> dict:
     model.train()
     use_amp = scaler is not None
     loss_sum, rows, hits = 0.0, 0, 0.0
-    for crops, valid, target in progress(loader, desc=desc):
-        crops, valid, target = _to((crops, valid, target), device)
+    for batch in progress(loader, desc=desc):
+        crops, valid, target, weight = _to(batch, device)
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
             logits = model(crops, valid)
-        loss = F.binary_cross_entropy_with_logits(logits.float(), target)
+        loss = weighted_bce(logits, target, weight)
         optimizer.zero_grad(set_to_none=True)
         if use_amp:
             scaler.scale(loss).backward()
@@ -140,8 +149,8 @@ def evaluate(model, loader, device) -> dict:
         return {}
     model.eval()
     losses, scores, truths = [], [], []
-    for crops, valid, target in progress(loader, desc="valid"):
-        crops, valid, target = _to((crops, valid, target), device)
+    for batch in progress(loader, desc="valid"):
+        crops, valid, target = _to(batch[:3], device)   # validation loss is unweighted
         logits = model(crops, valid).float()
         losses.append(F.binary_cross_entropy_with_logits(logits, target, reduction="sum").item() / target.shape[1])
         scores.append(torch.sigmoid(logits).cpu().numpy())
@@ -158,9 +167,14 @@ def evaluate(model, loader, device) -> dict:
 # ---------------------------------------------------------------------------------------------------
 def prepare_data(config: Config, data, log: RunLog) -> tuple:
     table = read_labels(data)
+    table, rating_notes = filter_by_rating(table, config.data)
     table, bad = check_files(table, config.data.bad_files)
     train_index, valid_index, notes = split_table(table, config.data)
-    for note in table.notes + notes:
+    missing = unrecorded_labels(table)
+    if missing:
+        notes.append(f"{len(missing)} of {len(table.labels)} label(s) have no training recording (learnt only "
+                     f"as negatives): {missing[:20]}" + (" ..." if len(missing) > 20 else ""))
+    for note in table.notes + rating_notes + notes:
         log(f"note: {note}")
     log(f"data: {data} | {len(table)} recordings, {len(table.labels)} labels | "
         f"train {len(train_index)}, valid {len(valid_index)}")
@@ -302,4 +316,5 @@ def cli(argv) -> int:
     return 0
 
 
-__all__ = ["train", "evaluate", "lr_factor", "make_optimizer", "make_loader", "train_epoch", "run_epoch", "cli"]
+__all__ = ["train", "evaluate", "lr_factor", "make_optimizer", "make_loader", "train_epoch", "run_epoch",
+           "weighted_bce", "cli"]
