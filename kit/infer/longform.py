@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from kit.formats import LONG_ROW_ID_PATTERN, SCORED_BIRDS_NAME, SubmissionError, read_scored_birds
+from kit.infer.submission import check_row_ids
 
 TEST_NAME = "test.csv"
 TEST_COLUMNS = ["row_id", "file_id", "bird", "end_time"]
@@ -97,13 +98,7 @@ def validate_long_submission(frame, expected_ids: Optional[Sequence[str]] = None
     if list(frame.columns) != ["row_id", "target"]:
         raise SubmissionError(f"{source}: a BirdCLEF 2022 submission has columns row_id,target; got "
                               f"{list(frame.columns)[:5]}")
-    ids = frame["row_id"].astype(str)
-    dup = ids[ids.duplicated()]
-    if len(dup):
-        raise SubmissionError(f"{source}: {len(dup)} duplicate row_id(s), e.g. {dup.iloc[0]!r}")
-    bad = [r for r in ids if not LONG_ROW_ID_PATTERN.match(r)]
-    if bad:
-        raise SubmissionError(f"{source}: row_id {bad[0]!r} is not `<soundscape>_<bird>_<end seconds>`")
+    ids = check_row_ids(frame, LONG_ROW_ID_PATTERN, "<soundscape>_<bird>_<end seconds>", source)
     if frame["target"].dtype != bool:
         raise SubmissionError(f"{source}: target must be True/False, got dtype {frame['target'].dtype}")
     if expected_ids is not None and set(ids) != set(map(str, expected_ids)):
