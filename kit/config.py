@@ -169,14 +169,14 @@ class DataConfig:
     secondary_label_weight: float = 0.5
     data_percentage: float = 1.0      # fraction of recordings used (stratified), for quick runs
     valid_frac: float = 0.2
+    group_column: typing.Optional[str] = None  # metadata column (author, url, ...): a group never straddles the split
+    min_rating: float = 0.0           # drop recordings whose metadata `rating` (0-5) is lower; 0 keeps all
+    keep_unrated: bool = True         # rating 0 or empty = unrated (iNat, CSA): kept by min_rating when true
+    rating_weight: bool = False       # weight each recording's loss by rating / 5 (unrated: 1)
     validate_on_train: bool = False   # validate on a slice of the training set instead of a held-out split
     validate_train_pct: float = 0.33
     bad_files: str = "skip"           # skip (with a warning and a summary) | stop
     split_seed: int = 0
-    min_rating: float = 0.0           # drop recordings whose metadata `rating` (0-5) is lower; 0 keeps all
-    keep_unrated: bool = True         # rating 0 or empty = unrated (iNat, CSA): kept by min_rating when true
-    rating_weight: bool = False       # weight each recording's loss by rating / 5 (unrated: 1)
-    group_column: typing.Optional[str] = None  # metadata column (author, url, ...): a group never straddles the split
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
