@@ -211,6 +211,10 @@ class DataConfig:
     secondary_label_weight: float = 0.5
     data_percentage: float = 1.0      # fraction of recordings used (stratified), for quick runs
     valid_frac: float = 0.2
+    group_column: typing.Optional[str] = None  # metadata column (author, url, ...): a group never straddles the split
+    min_rating: float = 0.0           # drop recordings whose metadata `rating` (0-5) is lower; 0 keeps all
+    keep_unrated: bool = True         # rating 0 or empty = unrated (iNat, CSA): kept by min_rating when true
+    rating_weight: bool = False       # weight each recording's loss by rating / 5 (unrated: 1)
     validate_on_train: bool = False   # validate on a slice of the training set instead of a held-out split
     validate_train_pct: float = 0.33
     bad_files: str = "skip"           # skip (with a warning and a summary) | stop
@@ -221,6 +225,12 @@ class DataConfig:
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
+        if not 0 <= self.min_rating <= 5:
+            raise ConfigError(f"min_rating={self.min_rating} must be in [0, 5] (the metadata's rating scale); "
+                              f"0 keeps every recording")
+        if self.group_column is not None and not str(self.group_column).strip():
+            raise ConfigError("group_column='' names no column: set it to a metadata column such as author, or "
+                              "none for the split stratified by primary label only")
         for name in ("data_percentage", "validate_train_pct"):
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be in (0, 1]")
@@ -241,6 +251,7 @@ class InferConfig:
     tta: str = "none"                 # none | shift (average with a half-window-shifted view)
     smooth_weights: typing.Tuple[float, ...] = ()  # e.g. (0.25, 0.5, 0.25) across neighbouring windows
     fallback_prob: float = 0.0        # for labels the model lacks and rows that could not be computed
+    decision_threshold: float = 0.5   # long-format submissions (BirdCLEF 2022): True where probability >= this
 
     def __post_init__(self):
         _choice("tta", self.tta, ("none", "shift"))
@@ -249,6 +260,8 @@ class InferConfig:
             raise ConfigError(f"smooth_weights={self.smooth_weights} needs an odd length (centred kernel)")
         if not 0 <= self.fallback_prob <= 1:
             raise ConfigError(f"fallback_prob={self.fallback_prob} must be in [0, 1]")
+        if not 0 <= self.decision_threshold <= 1:
+            raise ConfigError(f"decision_threshold={self.decision_threshold} must be in [0, 1]")
 
 
 @dataclass(frozen=True)

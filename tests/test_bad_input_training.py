@@ -106,8 +106,8 @@ def test_dataset_bad_file_after_the_header_check(clips, mode):
             dataset[i]
         return
     with pytest.warns(UserWarning, match="nan.wav"):
-        crops, valid, target = dataset[i]
-    assert np.isfinite(crops).all() and dataset.skipped == [str(nan)] and target.sum() == 1
+        crops, valid, target, weight = dataset[i]
+    assert np.isfinite(crops).all() and dataset.skipped == [str(nan)] and target.sum() == 1 and weight == 1
 
 
 # ---- train CLI ---------------------------------------------------------------------------------
@@ -213,6 +213,6 @@ def test_edge_cases_as_training_recordings(shared_data, tmp_path):
     assert [Path(p).name for p, _ in bad] == ["empty_2c.wav"]
     dataset = data.RecordingDataset(table, np.arange(len(table)), Config(), train=True)
     for i in range(len(dataset)):
-        crops, valid, target = dataset[i]
-        assert crops.shape == (1, 160000) and np.isfinite(crops).all() and valid[0] > 0 and target.sum() == 1
+        crops, valid, target, weight = dataset[i]
+        assert crops.shape == (1, 160000) and np.isfinite(crops).all() and valid[0] > 0 and target.sum() == weight == 1
     assert dataset.skipped == []

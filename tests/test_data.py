@@ -96,8 +96,8 @@ def test_dataset_crops_depend_only_on_seed_epoch_index(tmp_path):
     table = read_labels(tone_clips(tmp_path, per_label=2, seconds=3.0))
     config = Config().override(["crop_s=1", "melspecs_per_audio=2"])
     ds = RecordingDataset(table, np.arange(len(table)), config, train=True, seed=3)
-    crops, valid, target = ds[1]
-    assert crops.shape == (2, 32000) and valid.tolist() == [32000, 32000] and target.sum() == 1.0
+    crops, valid, target, weight = ds[1]
+    assert crops.shape == (2, 32000) and valid.tolist() == [32000, 32000] and target.sum() == 1.0 and weight == 1
     np.testing.assert_array_equal(ds[1][0], crops)                     # same (seed, epoch, index)
     ds.set_epoch(1)
     assert not np.array_equal(ds[1][0], crops)                         # another epoch, another offset
@@ -116,7 +116,124 @@ def test_dataset_features_on_cpu_and_workers_give_the_same_batches(tmp_path):
     config = Config().override(["crop_s=1", "melspecs_per_audio=2", "features_in_model=false", "n_mels=32",
                                 "n_mfcc=32"])
     ds = RecordingDataset(table, np.arange(len(table)), config, train=True, seed=0)
-    feats, valid, _ = ds[0]
+    feats, valid, _, _ = ds[0]
     assert feats.shape == (2, 1, 32, 65) and feats.dtype == np.float32
     batches = [torch.cat([b[0] for b in DataLoader(ds, batch_size=2, num_workers=w)]) for w in (0, 2)]
     assert torch.equal(batches[0], batches[1])
+
+
+# ---- secondary labels: the missing comma, and the real forms that must keep working -------------------
+def test_missing_comma_between_secondary_labels_is_refused(tmp_path):
+    from kit.train.data import parse_secondary
+
+    with pytest.raises(DataError, match=r"m\.csv: row 7: secondary_labels \"\['a' 'b'\]\" has two quoted labels"):
+        parse_secondary("['a' 'b']", "m.csv", 7)             # Python would read ['ab']
+    B.birdclef_folder(tmp_path, secondary="['b' 'a']")
+    with pytest.raises(DataError, match=r"train\.csv: row 2: secondary_labels .*no comma"):
+        read_labels(tmp_path)
+    for text, expected in [("[]", []), ("['']", []), ("['1139490']", ["1139490"]), ("['a', 'b']", ["a", "b"]),
+                           ('["a", "b"]', ["a", "b"]), ("", [])]:
+        assert parse_secondary(text, "m.csv", 2) == expected
+
+
+# ---- ratings: minimum rating and loss weights --------------------------------------------------------
+def _rated(tmp_path, ratings, authors=None):
+    lines = ["filename,label,rating,author"] + [
+        f"clips/{i}.ogg,{'ab'[i % 2]},{r},{(authors or [f'p{i}' for i in range(len(ratings))])[i]}"
+        for i, r in enumerate(ratings)]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    return read_labels(tmp_path / "r.csv")
+
+
+def test_min_rating_drops_low_ratings_and_keeps_unrated_as_configured(tmp_path):
+    from kit.train import filter_by_rating, recording_weights
+
+    table = _rated(tmp_path, ["5.0", "2.5", "0.0", "", "3.0", "1"])
+    kept, notes = filter_by_rating(table, Config().override(["min_rating=3"]).data)
+    assert kept.frame["row"].tolist() == [2, 4, 5, 6] and "kept 4 of 6" in notes[0] and "2 unrated" in notes[0]
+    strict, _ = filter_by_rating(table, Config().override(["min_rating=3", "keep_unrated=false"]).data)
+    assert strict.frame["row"].tolist() == [2, 6]
+    assert filter_by_rating(table, Config().data)[0] is table              # min_rating=0: every recording
+    weights = recording_weights(table, Config().override(["rating_weight=true"]).data)
+    np.testing.assert_allclose(weights, [1.0, 0.5, 1.0, 1.0, 0.6, 0.2])    # rating / 5, unrated 1
+    assert recording_weights(table, Config().data).tolist() == [1.0] * 6
+    ds = RecordingDataset(table, [1, 5], Config().override(["rating_weight=true"]), train=False)
+    assert ds.weights.tolist() == pytest.approx([0.5, 0.2])
+
+
+def test_bad_or_missing_ratings_name_the_file_and_row(tmp_path):
+    from kit.train import filter_by_rating, recording_weights
+
+    with pytest.raises(DataError, match=r"r\.csv: row 3: rating 'great' is not a number in 0-5"):
+        filter_by_rating(_rated(tmp_path, ["4", "great"]), Config().override(["min_rating=1"]).data)
+    with pytest.raises(DataError, match=r"row 2: rating '7'"):
+        recording_weights(_rated(tmp_path, ["7", "1"]), Config().override(["rating_weight=true"]).data)
+    table = read_labels(B.make_clip_folder(tmp_path / "plain"))
+    with pytest.raises(DataError, match=r"labels\.csv: min_rating=2\.0 needs a `rating` column"):
+        filter_by_rating(table, Config().override(["min_rating=2"]).data)
+    with pytest.raises(DataError, match="keeps no recording"):
+        filter_by_rating(_rated(tmp_path, ["1", "1"]), Config().override(["min_rating=4"]).data)
+
+
+@pytest.mark.parametrize("kind", ["bce", "focal", "ce"])
+def test_loss_weights_average_rows_and_unit_weights_change_nothing(kind):
+    import torch
+
+    from kit.config import TrainConfig
+    from kit.train.losses import make_loss
+
+    loss = make_loss(TrainConfig(loss=kind))
+    logits, target = torch.tensor([[2.0, -1.0], [0.5, 0.3]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    plain = loss(logits, target)
+    assert torch.allclose(loss(logits, target, torch.ones(2)), plain)
+    first = loss(logits[:1], target[:1])
+    assert torch.allclose(loss(logits, target, torch.tensor([1.0, 0.0])), first) and not torch.allclose(first, plain)
+    second = loss(logits[1:], target[1:])
+    assert torch.allclose(loss(logits, target, torch.tensor([0.2, 0.6])), (0.2 * first + 0.6 * second) / 0.8)
+
+
+# ---- grouped split --------------------------------------------------------------------------------------
+def _authored(tmp_path, per_label=5, per_author=2, labels="abcd"):
+    lines = ["filename,label,author"]
+    for label in labels:
+        for a in range(per_label):
+            lines += [f"clips/{label}{a}_{k}.ogg,{label},{label}-author{a}" for k in range(per_author)]
+    lines += ["clips/solo.ogg,solo,a-author0", "clips/anon1.ogg,a,", "clips/anon2.ogg,b,"]
+    (tmp_path / "g.csv").write_text("\n".join(lines) + "\n")
+    return read_labels(tmp_path / "g.csv")
+
+
+def test_group_split_never_straddles_and_is_seeded_and_stratified(tmp_path):
+    from kit.train import group_labels
+
+    table = _authored(tmp_path)
+    cfg = Config().override(["group_column=author"]).data
+    train, valid, notes = split_table(table, cfg)
+    groups, labels = group_labels(table, "author"), table.frame["primary_label"].to_numpy()
+    assert not set(groups[train]) & set(groups[valid]) and len(train) + len(valid) == len(table)
+    assert set(labels[valid]) == set("abcd") and set(labels[train]) == set("abcd") | {"solo"}
+    assert 6 <= len(valid) <= 14 and any("grouped by 'author'" in n for n in notes)    # ~20 % of 43
+    assert "a-author0" in set(groups[train])            # the group of the single-recording label trains
+    assert groups[labels == "a"][-1] != groups[labels == "b"][-1]   # empty authors: one group each
+    again = split_table(table, cfg)[1]
+    np.testing.assert_array_equal(valid, again)
+    assert any(set(split_table(table, Config().override(["group_column=author", f"split_seed={s}"]).data)[1])
+               != set(valid) for s in (1, 2, 3))
+
+
+def test_stratified_group_folds_put_each_group_in_one_fold(tmp_path):
+    from kit.train import group_labels, stratified_group_folds
+
+    table = _authored(tmp_path)
+    groups = group_labels(table, "author")
+    folds = stratified_group_folds(table.frame["primary_label"].to_numpy(), groups, 4, seed=0)
+    assert set(folds) == {0, 1, 2, 3}
+    for group in set(groups):
+        assert len(set(folds[groups == group])) == 1
+    assert stratified_group_folds(np.array(["a", "a"]), np.array(["g", "g"]), 5, 0).tolist() == [0, 0]
+
+
+def test_missing_group_column_is_refused_naming_the_columns(tmp_path):
+    table = _authored(tmp_path)
+    with pytest.raises(DataError, match=r"g\.csv: group_column='url' is not a metadata column; it has \['author'\]"):
+        split_table(table, Config().override(["group_column=url"]).data)

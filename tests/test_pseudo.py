@@ -73,7 +73,7 @@ def test_soft_targets_reach_the_loss_unchanged(made, tmp_path):
     np.testing.assert_array_equal(table.targets, read_soft_labels(csv)[1][LABELS].to_numpy(np.float32))
     np.testing.assert_allclose(table.targets, out[LABELS].to_numpy(), atol=1e-6)  # 6 significant digits
     dataset = PseudoDataset(table, config, 0, AudioCache(64))
-    crops, valid, target = dataset[5]  # field_1min (after birds_10s's 3), window 2 (10-15 s): 1 s centred on it
+    crops, valid, target, _ = dataset[5]  # field_1min (after birds_10s's 3), window 2 (10-15 s): 1 s centred on it
     np.testing.assert_array_equal(target, table.targets[5])
     x = load_audio(sounds / "field_1min.ogg", 32000)
     np.testing.assert_array_equal(crops[0], x[12 * 32000: 13 * 32000])

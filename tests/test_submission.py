@@ -78,3 +78,58 @@ def test_budget_guard_with_an_injected_clock():
     assert guard.fits(10, 40) and not guard.fits(10, 45)
     now[0] += 50.0
     assert guard.expired() and guard.remaining_s() == pytest.approx(-5.0)
+
+
+# ---- the three kinds of sample_submission.csv, taxonomy.csv, scored_birds.json --------------------------
+def test_sample_submission_kinds_are_told_apart(tmp_path):
+    from kit.formats import BIRDCLEF2021, BIRDCLEF2022, WIDE, read_sample_submission
+
+    cases = {"2021.csv": ("row_id,birds\n3575_COL_5,nocall\n3575_COL_10,wewpew batpig1\n", BIRDCLEF2021),
+             "2022.csv": ("row_id,target\nsoundscape_1000170626_akiapo_5,False\n", BIRDCLEF2022),
+             "2022_empty.csv": ("row_id,target\n", BIRDCLEF2022),
+             "label_called_target.csv": ("row_id,target\nsoundscape_1_5,0.25\n", WIDE),   # a label's probabilities
+             "2025.csv": ("row_id,1139490,ashgre1\nsoundscape_8358733_5,0,0\n", WIDE)}
+    for name, (text, kind) in cases.items():
+        (tmp_path / name).write_text(text)
+        sample = read_sample_submission(tmp_path / name)
+        assert sample.kind == kind, name
+    assert read_sample_submission(tmp_path / "2025.csv").labels == ("1139490", "ashgre1")
+    for name, column in (("2021.csv", "birds"), ("2022.csv", "target")):
+        with pytest.raises(SubmissionError, match=rf"{name} is BirdCLEF 20\d\d's long format.*`{column}`"):
+            read_sample_labels(tmp_path / name)
+
+
+def test_taxonomy_and_scored_birds_are_read_in_order_and_checked(tmp_path):
+    from kit.formats import competition_labels, read_scored_birds, read_taxonomy_labels
+
+    (tmp_path / "taxonomy.csv").write_text("primary_label,inat_taxon_id,scientific_name,common_name,class_name\n"
+                                           "ashgre1,1,A w,Ash-breasted Parakeet,Aves\n"
+                                           "22961,2,L p,Pointedbelly Frog,Amphibia\n")
+    assert read_taxonomy_labels(tmp_path / "taxonomy.csv") == ["ashgre1", "22961"]
+    found = competition_labels(tmp_path)
+    assert found.labels == ["ashgre1", "22961"] and "taxonomy.csv" in found.source
+    (tmp_path / "sample_submission.csv").write_text("row_id,22961,ashgre1,zzz\ns_5,0,0,0\n")
+    found = competition_labels(tmp_path)   # the submission's columns win; the difference is noted
+    assert found.labels == ["22961", "ashgre1", "zzz"] and "zzz" in found.notes[0]
+    (tmp_path / "dup.csv").write_text("primary_label\na\nb\na\n")
+    with pytest.raises(SubmissionError, match=r"dup\.csv column primary_label: label 'a' is listed twice"):
+        read_taxonomy_labels(tmp_path / "dup.csv")
+    for text in ('{"akiapo": 1}', "[]", "not json", '["akiapo", 3]'):
+        (tmp_path / "scored_birds.json").write_text(text)
+        with pytest.raises(SubmissionError, match="scored_birds.json"):
+            read_scored_birds(tmp_path / "scored_birds.json")
+
+
+@pytest.mark.parametrize("rows,match", [
+    ({"row_id": ["s_a_5", "s_a_5"], "target": [True, False]}, "duplicate row_id"),
+    ({"row_id": ["s_5"], "target": [True]}, "is not `<soundscape>_<bird>_<end seconds>`"),
+    ({"row_id": ["s_a_5"], "target": [0.7]}, "True/False"),
+    ({"row_id": ["s_a_5"], "target": [True], "x": [1]}, "row_id,target"),
+])
+def test_long_submission_validation(rows, match):
+    from kit.infer import validate_long_submission
+
+    with pytest.raises(SubmissionError, match=match):
+        validate_long_submission(pd.DataFrame(rows))
+    with pytest.raises(SubmissionError, match="differ from test.csv"):
+        validate_long_submission(pd.DataFrame({"row_id": ["s_a_5"], "target": [True]}), ["s_a_5", "s_a_10"])

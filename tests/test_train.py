@@ -70,9 +70,10 @@ def test_crops_of_a_recording_are_pooled_and_learn(tones, tmp_path, crops, in_mo
     from kit.train.data import RecordingDataset, read_labels
 
     table = read_labels(tones)
-    wave, valid, target = next(iter(DataLoader(RecordingDataset(table, range(4), config, True), batch_size=4)))
+    loader = DataLoader(RecordingDataset(table, range(4), config, True), batch_size=4)
+    wave, valid, target, weight = next(iter(loader))
     assert wave.shape == ((4, crops, 32000) if in_model else (4, crops, 1, 32, 65))
-    assert valid.shape == (4, crops) and target.shape == (4, 3)
+    assert valid.shape == (4, crops) and target.shape == (4, 3) and weight.tolist() == [1.0] * 4
 
 
 @pytest.fixture(scope="module")

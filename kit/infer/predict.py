@@ -232,29 +232,46 @@ def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0
                         clock: Callable[[], float] = time.monotonic, runtime: str = "torch"):
     """Read data_dir/test_soundscapes + sample_submission.csv, write a validated submission.csv atomically.
 
-    An empty or missing test_soundscapes folder (Kaggle's public run) writes sample_submission's rows with
-    the fallback probability. Rows the budget or a bad file prevented get the fallback, with a warning.
+    A wide sample_submission (2023-2025) gives the label columns and their order. BirdCLEF 2022's long sample
+    (`row_id,target`) gives one True/False row per soundscape, scored bird and window end (kit.infer.longform);
+    BirdCLEF 2021's (`row_id,birds`) is refused before any work. An empty or missing test_soundscapes folder
+    (Kaggle's public run) writes sample_submission's rows with the fallback probability. Rows the budget or a
+    bad file prevented get the fallback, with a warning.
     """
-    from kit.formats import read_sample_labels
+    from kit.formats import BIRDCLEF2021, BIRDCLEF2022, SubmissionError, read_sample_submission
+    from kit.infer import longform
     from kit.infer.submission import align_labels, empty_submission, write_submission
     from kit.utils import pick_device
 
     start = clock()
     data_dir = Path(data_dir)
-    labels, sample = read_sample_labels(data_dir / "sample_submission.csv")
+    sample = read_sample_submission(data_dir / "sample_submission.csv")
+    if sample.kind == BIRDCLEF2021:
+        raise SubmissionError(sample.refusal("kit cannot write this format: it predicts probabilities per label, "
+                                             "not a set of birds per row scored by F1; no file was written"))
+    is_long = sample.kind == BIRDCLEF2022
+    labels = longform.scored_birds(data_dir) if is_long else list(sample.labels)
     device = pick_device(device) if isinstance(device, str) else device
     members = load_members(checkpoints, device, runtime)
     infer = infer or members[0].config.infer
     files = _list_files(data_dir / "test_soundscapes")
     if not files:
         warnings.warn(f"{data_dir / 'test_soundscapes'} is empty or missing: writing sample_submission's "
-                      f"{len(sample)} row(s) with fallback_prob={infer.fallback_prob}")
-        frame = empty_submission(sample, labels, infer.fallback_prob)
+                      f"{len(sample.frame)} row(s) with fallback_prob={infer.fallback_prob}")
+        frame = (longform.long_fallback(sample, infer.decision_threshold, infer.fallback_prob) if is_long
+                 else empty_submission(sample.frame, labels, infer.fallback_prob))
     else:
         budget_s = budget_min * 60 - (clock() - start)
         frame = predict_soundscapes(members, data_dir / "test_soundscapes", infer, device, budget_s, clock)
         frame = align_labels(frame, labels, infer.fallback_prob)
-    write_submission(frame, out_csv, labels)
+    if is_long and files:
+        requests = longform.long_requests(data_dir, frame, labels)
+        frame = longform.to_long(frame, requests, infer.decision_threshold, infer.fallback_prob)
+        longform.write_long_submission(frame, out_csv, requests["row_id"])
+    elif is_long:
+        longform.write_long_submission(frame, out_csv)
+    else:
+        write_submission(frame, out_csv, labels)
     return frame
 
 
@@ -274,7 +291,8 @@ def cli(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m kit predict", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint (repeat for an ensemble)")
     parser.add_argument("--data", required=True, help="competition folder with test_soundscapes/ and "
-                                                      "sample_submission.csv")
+                                                      "sample_submission.csv (wide, or BirdCLEF 2022's long "
+                                                      "row_id,target with scored_birds.json / test.csv)")
     parser.add_argument("--out", default="submission.csv", help="submission CSV to write (default: %(default)s)")
     parser.add_argument("--budget-min", type=float, default=90.0, help="time budget in minutes (default 90)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
@@ -289,5 +307,6 @@ def cli(argv) -> int:
     infer = infer_config_from(load_checkpoint(args.checkpoint[0]).config.infer, args.set)
     frame = predict_competition(args.checkpoint, args.data, args.out, args.budget_min, infer, args.device,
                                 runtime=args.runtime)
-    print(f"wrote {args.out}: {len(frame)} rows x {len(frame.columns) - 1} labels")
+    shape = "row_id,target" if list(frame.columns) == ["row_id", "target"] else f"{len(frame.columns) - 1} labels"
+    print(f"wrote {args.out}: {len(frame)} rows x {shape}")
     return 0

@@ -41,6 +41,18 @@ def empty_submission(sample, labels: Sequence[str], fallback_prob: float):
     return out[["row_id"] + list(labels)]
 
 
+def check_row_ids(frame, pattern, form: str, source: str):
+    """The row ids as text; SubmissionError when one repeats or does not match `pattern` (`form` in words)."""
+    ids = frame["row_id"].astype(str)
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise SubmissionError(f"{source}: {len(dup)} duplicate row_id(s), e.g. {dup.iloc[0]!r}")
+    bad = [r for r in ids if not pattern.match(r)]
+    if bad:
+        raise SubmissionError(f"{source}: row_id {bad[0]!r} is not `{form}`")
+    return ids
+
+
 def validate_submission(frame, labels: Optional[Sequence[str]] = None, source: str = "submission") -> None:
     """Raise SubmissionError unless ids are unique and well formed, columns right, probabilities finite in [0, 1]."""
     cols = list(frame.columns)
@@ -51,13 +63,7 @@ def validate_submission(frame, labels: Optional[Sequence[str]] = None, source: s
                               f"(got {len(cols) - 1}, expected {len(labels)} in its order)")
     if len(set(cols)) != len(cols):
         raise SubmissionError(f"{source}: duplicate column names")
-    ids = frame["row_id"].astype(str)
-    dup = ids[ids.duplicated()]
-    if len(dup):
-        raise SubmissionError(f"{source}: {len(dup)} duplicate row_id(s), e.g. {dup.iloc[0]!r}")
-    bad = [r for r in ids if not ROW_ID_PATTERN.match(r)]
-    if bad:
-        raise SubmissionError(f"{source}: row_id {bad[0]!r} is not `<soundscape>_<end seconds>`")
+    check_row_ids(frame, ROW_ID_PATTERN, "<soundscape>_<end seconds>", source)
     values = frame[cols[1:]].to_numpy(dtype=np.float64) if len(cols) > 1 else np.zeros((len(frame), 0))
     if not np.isfinite(values).all():
         raise SubmissionError(f"{source}: {int((~np.isfinite(values)).sum())} NaN/Inf probabilities")
@@ -73,4 +79,4 @@ def write_submission(frame, out_csv, labels: Optional[Sequence[str]] = None) -> 
     return atomic_write_csv(frame, out_csv, float_format="%.6g")
 
 
-__all__ = ["align_labels", "empty_submission", "validate_submission", "write_submission"]
+__all__ = ["align_labels", "empty_submission", "check_row_ids", "validate_submission", "write_submission"]

@@ -29,6 +29,7 @@ from kit.models import count_parameters, create_model, time_inference
 from kit.train.augment import batch_rng, cutmix, mixup, spec_augment
 from kit.train.data import RecordingDataset, check_files, read_labels, split_table
 from kit.train.ema import ModelEma
+from kit.train.labels import filter_by_rating, unrecorded_labels
 from kit.train.losses import make_loss
 from kit.train.state import Dist, Run, RunLog, fresh_progress, load_resume, restore_state, save_state, setup_distributed
 from kit.utils import atomic_write_text, progress, seed_everything, tune_malloc
@@ -114,12 +115,12 @@ def train_epoch(run: Run, loader, desc: str, epoch: int = 0) -> dict:
     model.train()
     use_amp = scaler is not None
     loss_sum, rows, hits = 0.0, 0, 0.0
-    for step, (crops, valid, target) in enumerate(progress(loader, desc=desc)):
-        crops, valid, target = _to((crops, valid, target), device)
+    for step, (crops, valid, target, weight) in enumerate(progress(loader, desc=desc)):
+        crops, valid, target, weight = _to((crops, valid, target, weight), device)
         crops, target, hook = augment_batch(run, crops, target, epoch, step)
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
             logits = model(crops, valid, feature_hook=hook)
-        loss = run.loss_fn(logits.float(), target)
+        loss = run.loss_fn(logits.float(), target, weight if run.config.data.rating_weight else None)
         optimizer.zero_grad(set_to_none=True)
         if use_amp:
             scaler.scale(loss).backward()
@@ -148,8 +149,8 @@ def evaluate(model, loader, device) -> dict:
         return {}
     model.eval()
     losses, scores, truths = [], [], []
-    for crops, valid, target in progress(loader, desc="valid"):
-        crops, valid, target = _to((crops, valid, target), device)
+    for batch in progress(loader, desc="valid"):
+        crops, valid, target = _to(batch[:3], device)   # validation loss is unweighted
         logits = model(crops, valid).float()
         losses.append(F.binary_cross_entropy_with_logits(logits, target, reduction="sum").item() / target.shape[1])
         scores.append(torch.sigmoid(logits).cpu().numpy())
@@ -166,9 +167,14 @@ def evaluate(model, loader, device) -> dict:
 # ---------------------------------------------------------------------------------------------------
 def prepare_data(config: Config, data, log: RunLog) -> tuple:
     table = read_labels(data)
+    table, rating_notes = filter_by_rating(table, config.data)
     table, bad = check_files(table, config.data.bad_files)
     train_index, valid_index, notes = split_table(table, config.data)
-    for note in table.notes + notes:
+    missing = unrecorded_labels(table)
+    if missing:
+        notes.append(f"{len(missing)} of {len(table.labels)} label(s) have no training recording (learnt only "
+                     f"as negatives): {missing[:20]}" + (" ..." if len(missing) > 20 else ""))
+    for note in table.notes + rating_notes + notes:
         log(f"note: {note}")
     log(f"data: {data} | {len(table)} recordings, {len(table.labels)} labels | "
         f"train {len(train_index)}, valid {len(valid_index)}")
@@ -346,4 +352,5 @@ def cli(argv) -> int:
     return 0
 
 
-__all__ = ["train", "evaluate", "lr_factor", "make_optimizer", "make_loader", "train_epoch", "run_epoch", "cli"]
+__all__ = ["train", "evaluate", "lr_factor", "make_optimizer", "make_loader", "train_epoch", "run_epoch",
+           "cli"]

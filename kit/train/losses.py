@@ -5,7 +5,9 @@
 - `ce`: softmax cross-entropy over the classes with the targets normalized to sum 1 (soft labels, mixup
   keep working); rows with no positive target (a background-only item) add nothing. The 2024 winner trained
   this way and scored with the sigmoid of the same logits (+0.04 over BCE).
-`label_smoothing` pulls each target towards 1/2 (bce, focal) or the uniform distribution (ce).
+`label_smoothing` pulls each target towards 1/2 (bce, focal) or the uniform distribution (ce). Each loss is a
+per-row loss (bce and focal: the mean over the classes) reduced by the rows' weighted mean sum(w l) / sum(w)
+(`rating_weight`: w = rating / 5); without weights, the plain mean.
 """
 from __future__ import annotations
 
@@ -21,43 +23,64 @@ def smooth_targets(target: torch.Tensor, smoothing: float, loss: str) -> torch.T
     return target * (1 - smoothing) + 0.5 * smoothing
 
 
-def bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return F.binary_cross_entropy_with_logits(logits, target)
+def bce_rows(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(dim=1)
 
 
-def focal(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -> torch.Tensor:
-    """mean over rows and classes of (1 - p_t)^gamma * BCE, with p_t = p for target 1, 1 - p for target 0
+def focal_rows(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -> torch.Tensor:
+    """(1 - p_t)^gamma * BCE per class, averaged over the classes; p_t = p for target 1, 1 - p for target 0
     (soft targets interpolate)."""
     per_item = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     p = torch.sigmoid(logits)
     p_t = p * target + (1 - p) * (1 - target)
-    return ((1 - p_t).clamp_min(0) ** gamma * per_item).mean()
+    return ((1 - p_t).clamp_min(0) ** gamma * per_item).mean(dim=1)
 
 
-def soft_ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of softmax(logits) against target / target.sum(); rows without any target mass are left
-    out (mean over the others; 0 when none)."""
+def ce_rows(logits: torch.Tensor, target: torch.Tensor) -> tuple:
+    """(per-row cross-entropy of softmax(logits) against target / target.sum(), rows with target mass)."""
     mass = target.sum(dim=1)
-    keep = mass > 0
-    if not keep.any():
-        return logits.sum() * 0.0
-    q = target[keep] / mass[keep, None]
-    return -(q * F.log_softmax(logits[keep], dim=1)).sum(dim=1).mean()
+    q = target / mass.clamp_min(1e-12)[:, None]
+    return -(q * F.log_softmax(logits, dim=1)).sum(dim=1), mass > 0
+
+
+def reduce_rows(rows: torch.Tensor, weight=None, keep=None) -> torch.Tensor:
+    """sum(w l) / sum(w) over the kept rows (w = 1 without weights); 0 (with a gradient path) when none."""
+    w = torch.ones_like(rows) if weight is None else weight.to(rows.dtype)
+    if keep is not None:
+        w = w * keep.to(rows.dtype)
+    total = w.sum()
+    if float(total) <= 0:
+        return rows.sum() * 0.0
+    return (rows * w).sum() / total
+
+
+def bce(logits, target, weight=None) -> torch.Tensor:
+    return reduce_rows(bce_rows(logits, target), weight)
+
+
+def focal(logits, target, gamma: float = 2.0, weight=None) -> torch.Tensor:
+    return reduce_rows(focal_rows(logits, target, gamma), weight)
+
+
+def soft_ce(logits, target, weight=None) -> torch.Tensor:
+    """Cross-entropy against the normalized soft targets; rows without any target mass are left out."""
+    rows, keep = ce_rows(logits, target)
+    return reduce_rows(rows, weight, keep)
 
 
 def make_loss(train_config):
-    """loss(logits (rows, classes), target (rows, classes)) -> scalar, from TrainConfig loss / focal_gamma /
-    label_smoothing."""
+    """loss(logits (rows, classes), target (rows, classes), weight (rows,) or None) -> scalar, from TrainConfig
+    loss / focal_gamma / label_smoothing."""
     kind, gamma, smoothing = train_config.loss, train_config.focal_gamma, train_config.label_smoothing
 
-    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def loss(logits: torch.Tensor, target: torch.Tensor, weight=None) -> torch.Tensor:
         target = smooth_targets(target, smoothing, kind)
         if kind == "focal":
-            return focal(logits, target, gamma)
+            return focal(logits, target, gamma, weight)
         if kind == "ce":
-            return soft_ce(logits, target)
-        return bce(logits, target)
+            return soft_ce(logits, target, weight)
+        return bce(logits, target, weight)
     return loss
 
 
-__all__ = ["make_loss", "bce", "focal", "soft_ce", "smooth_targets"]
+__all__ = ["make_loss", "bce", "focal", "soft_ce", "smooth_targets", "reduce_rows"]

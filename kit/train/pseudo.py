@@ -95,8 +95,9 @@ def _resolve_windows(csv: Path, provenance: dict, frame, audio) -> tuple:
 
 
 class PseudoDataset:
-    """Item i -> (crops (K, L), valid (K,), soft target) of pseudo-labelled window i, like RecordingDataset's
-    items: one real crop, then K - 1 empty ones (valid 0, left out of the pooling) when melspecs_per_audio > 1."""
+    """Item i -> (crops (K, L), valid (K,), soft target, loss weight 1) of pseudo-labelled window i, like
+    RecordingDataset's items: one real crop, then K - 1 empty ones (valid 0, left out of the pooling) when
+    melspecs_per_audio > 1."""
 
     def __init__(self, table: PseudoTable, config, seed: int, cache, background=None):
         self.table, self.config, self.seed, self.cache, self.background = table, config, int(seed), cache, background
@@ -119,7 +120,7 @@ class PseudoDataset:
         valid[0] = valid_samples([start], audio.crop_samples, len(x))[0]
         rng = np.random.default_rng([self.seed, self.epoch, 1, i])
         crops, target = augment_item(crops, self.table.targets[i], self.config.augment, rng, self.background)
-        return crops, valid, target
+        return crops, valid, target, np.float32(1.0)
 
 
 class MixedDataset:
@@ -144,8 +145,8 @@ class MixedDataset:
         n = len(self.labelled)
         if i < n:
             return self.labelled[i]
-        crops, valid, target = self.pseudo[int(self.chosen[i - n])]
-        return self.labelled._features(crops, valid), valid, target
+        crops, valid, target, weight = self.pseudo[int(self.chosen[i - n])]
+        return self.labelled._features(crops, valid), valid, target, weight
 
 
 __all__ = ["PseudoTable", "read_pseudo", "PseudoDataset", "MixedDataset", "PseudoLabelError"]
