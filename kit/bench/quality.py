@@ -125,7 +125,7 @@ def plot_summary(summary: pd.DataFrame, proxies: list, out_png: Path) -> Path:
 def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: list = (), shared=None,
                   baseline: bool = True) -> pd.DataFrame:
     """Run every (proxy, seed, variant) not yet in OUT/results.csv; returns the summary table."""
-    from kit.compete.proxies import build_proxy
+    from kit.compete import build_proxy
 
     out_dir = Path(out_dir)
     results_csv = out_dir / "results.csv"
