@@ -27,7 +27,8 @@ from kit.config import Config, add_config_arguments, config_from_args
 from kit.metrics import summarize
 from kit.models import count_parameters, create_model, time_inference
 from kit.train.augment import batch_rng, cutmix, mixup, spec_augment
-from kit.train.data import RecordingDataset, check_files, read_labels, split_table
+from kit.train.data import RecordingDataset, check_files, read_labels
+from kit.train.splits import assign_folds, split_table
 from kit.train.ema import ModelEma
 from kit.train.labels import filter_by_rating, unrecorded_labels
 from kit.train.losses import make_loss
@@ -165,11 +166,22 @@ def evaluate(model, loader, device) -> dict:
 # ---------------------------------------------------------------------------------------------------
 # the run
 # ---------------------------------------------------------------------------------------------------
-def prepare_data(config: Config, data, log: RunLog) -> tuple:
+def load_table(config: Config, data) -> tuple:
+    """(recording table after the rating filter and the file checks, notes, [(path, problem)] of bad files)."""
     table = read_labels(data)
     table, rating_notes = filter_by_rating(table, config.data)
     table, bad = check_files(table, config.data.bad_files)
-    train_index, valid_index, notes = split_table(table, config.data)
+    return table, rating_notes, bad
+
+
+def prepare_data(config: Config, data, log: RunLog, fold=None) -> tuple:
+    """(labels, train set, valid set, bad files). fold=(k, K): validate on fold k of K (kit.train.folds)."""
+    table, rating_notes, bad = load_table(config, data)
+    if fold is None:
+        train_index, valid_index, notes = split_table(table, config.data)
+    else:
+        folds, notes = assign_folds(table, config.data, fold[1])
+        train_index, valid_index = np.flatnonzero(folds != fold[0]), np.flatnonzero(folds == fold[0])
     missing = unrecorded_labels(table)
     if missing:
         notes.append(f"{len(missing)} of {len(table.labels)} label(s) have no training recording (learnt only "
@@ -223,11 +235,12 @@ def build(config: Config, labels: list, device, dist: Dist, steps_per_epoch: int
     return model, optimizer, scheduler, make_scaler(config.train.amp and device.type == "cuda")
 
 
-def train(config: Config, data, out_dir, resume: bool = False, log_path=None, stop_after=None) -> dict:
+def train(config: Config, data, out_dir, resume: bool = False, log_path=None, stop_after=None, fold=None) -> dict:
     """Train on `data` (BirdCLEF folder or filename,label CSV) into `out_dir`; see the module docstring.
 
     stop_after: end this call after that many epochs of the run (a time-boxed session); `resume=True` later
     continues where it stopped. log_path: experiment log CSV (default: out_dir's parent / experiments.csv).
+    fold=(k, K): validate on fold k of K folds (python -m kit train --folds K runs them, kit.train.folds).
     """
     out_dir = Path(out_dir)
     dist, device = setup_distributed(config.train.device)
@@ -238,7 +251,7 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
                          f"{dist.world} processes")
     previous = (out_dir / "train.log").read_text() if resume and (out_dir / "train.log").is_file() else ""
     log = RunLog(out_dir / "train.log", dist.main, previous)
-    labels, train_set, valid_set, bad = prepare_data(config, data, log)
+    labels, train_set, valid_set, bad = prepare_data(config, data, log, fold)
     steps = len(make_loader(train_set, config, dist, device, 0, train=True))
     run = Run(config, labels, train_set, valid_set, *build(config, labels, device, dist, steps), device=device,
               dist=dist, log=log, out_dir=out_dir, progress=fresh_progress(bad), loss_fn=make_loss(config.train))
@@ -333,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument("--resume", action="store_true", help="continue OUT/last.ckpt (same config and labels)")
     parser.add_argument("--log", help="experiment log CSV (default: OUT/../experiments.csv, + .md)")
+    parser.add_argument("--folds", type=int, metavar="K", help="train K models on K folds (grouped by group_column, "
+                                                             "stratified by label); writes OUT/fold_<k>/, oof.csv")
     parser.add_argument("--pseudo", metavar="CSV", help="also train on these pseudo-labelled windows (python -m kit "
                                                         "pseudo-label; sets data.pseudo_csv)")
     parser.add_argument("--stop-after", type=int, metavar="EPOCHS",
@@ -346,6 +361,13 @@ def cli(argv) -> int:
     config = config_from_args(args)
     if args.pseudo:
         config = config.override([f"pseudo_csv={Path(args.pseudo).resolve()}"])
+    if args.folds:
+        from kit.train.folds import train_folds
+
+        train_folds(config, args.data, args.out, args.folds, resume=args.resume, log_path=args.log)
+        print("fold checkpoints: " + ", ".join(str(Path(args.out) / f"fold_{k}" / "best.ckpt")
+                                               for k in range(args.folds)))
+        return 0
     result = train(config, args.data, args.out, resume=args.resume, log_path=args.log, stop_after=args.stop_after)
     if os.environ.get("RANK", "0") == "0":
         print(f"best checkpoint: {result['best']}")

@@ -50,6 +50,49 @@ def stratified_group_folds(primary: np.ndarray, groups: np.ndarray, n_folds: int
     return folds
 
 
+class FoldError(ValueError):
+    """The folds cannot be drawn from this data; the message says what to change."""
+
+
+def assign_folds(table: RecordingTable, cfg: DataConfig, n_folds: int) -> tuple:
+    """(fold number per recording, notes) for k-fold training: stratified by primary label, grouped by
+    cfg.group_column when set (else each recording is its own group), seeded by cfg.split_seed. A label with
+    fewer recordings (groups) than folds is validated in as many folds as it has and trained on in the others
+    (noted); more folds than groups is an error."""
+    if int(n_folds) != n_folds or n_folds < 2:
+        raise FoldError(f"--folds {n_folds}: give an integer >= 2")
+    primary = table.frame["primary_label"].to_numpy()
+    if cfg.group_column:
+        groups = group_labels(table, cfg.group_column)
+    else:
+        groups = table.frame["path"].astype(str).to_numpy(dtype=object)
+    n_groups = len(set(groups))
+    if n_folds > n_groups:
+        what = f"groups of {cfg.group_column!r}" if cfg.group_column else "recordings"
+        raise FoldError(f"{table.source}: --folds {n_folds} is more than its {n_groups} {what}; use at most "
+                        f"{n_groups} folds")
+    try:
+        folds = stratified_group_folds(primary, groups, int(n_folds), cfg.split_seed)
+    except ValueError:  # scikit-learn refuses when every label has fewer members than folds
+        folds = _round_robin_folds(primary, groups, int(n_folds), cfg.split_seed)
+    per_label = pd.Series(groups).groupby(primary).nunique()
+    few = sorted(per_label.index[per_label < n_folds])
+    notes = [f"{len(few)} label(s) have fewer recordings than the {n_folds} folds: validated in fewer folds, "
+             f"trained on in the others: {few[:10]}"] if few else []
+    return folds, notes
+
+
+def _round_robin_folds(primary: np.ndarray, groups: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """Groups dealt to the folds in turn, label by label (seeded order): every group in one fold, each
+    label spread over as many folds as it has groups."""
+    codes = pd.factorize(pd.Series(groups))[0]
+    first_label = pd.Series(primary).groupby(codes).first()
+    rng = np.random.default_rng(seed)
+    order = sorted(first_label.index, key=lambda g: (first_label[g], rng.random()))
+    fold_of = {g: i % n_folds for i, g in enumerate(order)}
+    return np.array([fold_of[c] for c in codes], dtype=np.int64)
+
+
 def _subset(primary: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
     """Per label, ceil(fraction * n) recordings (every label keeps at least one)."""
     keep = []
