@@ -60,6 +60,26 @@ def run_one(comp: Path, run_dir: Path, variant: str, assignments: list, seed: in
             "train_s": train_s, "best_epoch": result["best_epoch"], "changes": " ".join(assignments)}
 
 
+def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: int, power: float, results,
+                      record) -> None:
+    """The pseudo-label loop after the defaults' run: pseudo-label train_soundscapes/ with the last model, train
+    again with --pseudo (defaults otherwise), score; `rounds` times. Each round is a row "defaults + N pseudo
+    round(s)" (record(row) stores it); rounds already in `results` are skipped."""
+    from kit.infer.pseudo import pseudo_label
+
+    previous = runs / f"defaults_seed{seed}" / "best.ckpt"
+    for r in range(1, rounds + 1):
+        name = f"defaults + {r} pseudo round{'s' if r > 1 else ''}"
+        run_dir = runs / f"pseudo{r}_seed{seed}"
+        if not _done(results, comp.name.rsplit("_seed", 1)[0], name, seed):
+            csv = pseudo_label([previous], [comp / "train_soundscapes"], run_dir / "pseudo.csv", power=power,
+                               device="cpu")
+            row = run_one(comp, run_dir, name, [f"pseudo_csv={run_dir / 'pseudo.csv'}"], seed, extra)
+            row["changes"] = f"pseudo labels of {len(csv)} windows (power {power:g}) from {previous}"
+            record(row)
+        previous = run_dir / "best.ckpt"
+
+
 def run_baseline_row(comp: Path, out_csv: Path, seed: int) -> dict:
     from kit.compete import run_baseline
 
@@ -123,28 +143,36 @@ def plot_summary(summary: pd.DataFrame, proxies: list, out_png: Path) -> Path:
 
 
 def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: list = (), shared=None,
-                  baseline: bool = True) -> pd.DataFrame:
+                  baseline: bool = True, pseudo_rounds: int = 0, pseudo_power: float = 1.0) -> pd.DataFrame:
     """Run every (proxy, seed, variant) not yet in OUT/results.csv; returns the summary table."""
     from kit.compete import build_proxy
 
     out_dir = Path(out_dir)
     results_csv = out_dir / "results.csv"
-    results = pd.read_csv(results_csv) if results_csv.is_file() else pd.DataFrame()
+    state = {"results": pd.read_csv(results_csv) if results_csv.is_file() else pd.DataFrame()}
+
+    def record(row: dict, proxy: str, seed: int) -> None:
+        state["results"] = pd.concat([state["results"], pd.DataFrame([{"proxy": proxy, **row}])], ignore_index=True)
+        atomic_write_csv(state["results"], results_csv)
+        print(f"[quality] {proxy} seed {seed} {row['variant']}: top-1 {row['accuracy']:.3f} ROC-AUC "
+              f"{row['roc_auc']:.3f} cmAP {row['cmap']:.3f} ({row['train_s']:.0f} s)", flush=True)
+
     for proxy in proxies:
         for seed in seeds:
             comp = build_proxy(proxy, shared or shared_data_dir(), out_dir / "data", seed)
             todo = ([("logreg baseline", None)] if baseline else []) + list(variants)
             for name, assignments in todo:
-                if _done(results, proxy, name, seed):
+                if _done(state["results"], proxy, name, seed):
                     continue
                 run_dir = out_dir / "runs" / proxy / f"{name}_seed{seed}"
-                row = (run_baseline_row(comp, run_dir / "submission.csv", seed) if assignments is None
-                       else run_one(comp, run_dir, name, assignments, seed, list(extra)))
-                results = pd.concat([results, pd.DataFrame([{"proxy": proxy, **row}])], ignore_index=True)
-                atomic_write_csv(results, results_csv)
-                print(f"[quality] {proxy} seed {seed} {name}: top-1 {row['accuracy']:.3f} ROC-AUC "
-                      f"{row['roc_auc']:.3f} cmAP {row['cmap']:.3f} ({row['train_s']:.0f} s)", flush=True)
-    wanted = ["logreg baseline"] * baseline + [n for n, _ in variants]
+                record(run_baseline_row(comp, run_dir / "submission.csv", seed) if assignments is None
+                       else run_one(comp, run_dir, name, assignments, seed, list(extra)), proxy, seed)
+            if pseudo_rounds and (comp / "train_soundscapes").is_dir():
+                run_pseudo_rounds(comp, out_dir / "runs" / proxy, seed, list(extra), pseudo_rounds, pseudo_power,
+                                  state["results"], lambda row: record(row, proxy, seed))
+    results = state["results"]
+    rounds = [f"defaults + {r} pseudo round{'s' if r > 1 else ''}" for r in range(1, pseudo_rounds + 1)]
+    wanted = ["logreg baseline"] * baseline + [n for n, _ in variants] + rounds
     results = results[results["variant"].isin(wanted) & results["proxy"].isin(proxies) & results["seed"].isin(seeds)]
     summary = summarize(results)
     summary["order"] = summary["variant"].map({n: i for i, n in enumerate(wanted)})
@@ -167,13 +195,17 @@ def cli(argv) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override applied to every variant (e.g. epochs=5 for a quick look)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the logistic-regression baseline")
+    parser.add_argument("--pseudo-rounds", type=int, default=0, metavar="N",
+                        help="after the defaults, N rounds of pseudo-label train_soundscapes/ -> train --pseudo "
+                             "(proxies that have unlabeled soundscapes: short)")
+    parser.add_argument("--pseudo-power", type=float, default=1.0, help="sharpening of the pseudo labels")
     args = parser.parse_args(argv)
     variants = [("defaults", [])] + [parse_variant(v) for v in args.variant]
     if args.ablation:
         variants += [(n, a) for n, a in ABLATION if n not in dict(variants)]
     Config().override(args.set)
     summary = bench_quality(args.out, args.proxies.split(","), [int(s) for s in args.seeds.split(",")], variants,
-                            args.set, Path(args.data), not args.no_baseline)
+                            args.set, Path(args.data), not args.no_baseline, args.pseudo_rounds, args.pseudo_power)
     print(markdown(summary))
     print(f"wrote {Path(args.out) / 'summary.md'}, summary.png, results.csv")
     return 0

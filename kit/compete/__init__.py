@@ -2,9 +2,10 @@
 
 `competition` splits clips by recording group and mixes the held-out ones into soundscapes with their ground
 truth (`python -m kit make-competition`); `score` computes the BirdCLEF metrics of a submission against a
-solution (`python -m kit score`); `synth` makes synthetic calls; `events` cuts short calls out of clips; `proxies` builds the
-mini-competitions the quality benchmark scores on; `baseline` is a logistic regression on mean and std of the
-log-mel; `demo` runs the whole loop (`python -m kit demo`); `report` writes its tables and plots.
+solution (`python -m kit score`); `synth` makes synthetic calls; `events` cuts short calls out of clips;
+`proxies` builds the mini-competitions the quality benchmark scores on; `baseline` is a logistic regression on
+mean and std of the log-mel; `demo` runs the whole loop (`python -m kit demo`); `report` writes its tables and
+plots.
 """
 from kit.compete.baseline import run_baseline
 from kit.compete.competition import CompetitionError, make_competition, read_clips, write_ogg

@@ -8,7 +8,8 @@ so two seeds hold out different sources:
 - `esc50-mixed`: the same clips at random offsets and levels, overlapping, over brownish noise at -42 dBFS.
 - `short`: each clip cut to its loudest 0.3-1 s event (kit.compete.events); 20 mostly-silent soundscapes (on
   average one call per two windows, background at -70 dBFS; ~30 % of the windows hold a call): short calls
-  of unseen sources.
+  of unseen sources; and 20 unlabeled soundscapes of the same held-out sources in train_soundscapes/ (other
+  mixes), for the pseudo-label loop.
 """
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ class Proxy:
     settings: MixSettings
     short_events: bool = False
     n_soundscapes: int = 8
+    n_unlabeled: int = 0             # unlabeled soundscapes of the held-out sources (train_soundscapes/)
 
 
 PROXIES = {
     "esc50": Proxy("esc50", MixSettings(layout="stitched", noise_dbfs=-70.0)),
     "esc50-mixed": Proxy("esc50-mixed", MixSettings()),
     "short": Proxy("short", MixSettings(events_per_window=0.5, noise_dbfs=-70.0), short_events=True,
-                   n_soundscapes=20),
+                   n_soundscapes=20, n_unlabeled=20),
 }
 
 
@@ -44,14 +46,16 @@ def build_proxy(name: str, shared_data, out_root, seed: int) -> Path:
     if not clips.is_file():
         raise FileNotFoundError(f"{clips}: the ESC-50 clips of shared/data are needed to build proxy {name!r}")
     comp = Path(out_root) / f"{name}_seed{seed}"
-    if (comp / "competition.json").is_file() and (comp / "solution.csv").is_file():
+    unlabeled_ok = not proxy.n_unlabeled or (comp / "train_soundscapes").is_dir()
+    if (comp / "competition.json").is_file() and (comp / "solution.csv").is_file() and unlabeled_ok:
         return comp
     if proxy.short_events:
         events_csv = Path(out_root) / "short_events" / "clips.csv"
         if not events_csv.is_file():
             cut_loudest_events(clips, events_csv.parent, seed=0)
         clips = events_csv
-    make_competition(clips, comp, proxy.n_soundscapes, 60.0, seed, settings=proxy.settings)
+    make_competition(clips, comp, proxy.n_soundscapes, 60.0, seed, settings=proxy.settings,
+                     n_unlabeled=proxy.n_unlabeled)
     return comp
 
 
