@@ -67,3 +67,33 @@ def test_train_notebook_writes_a_checkpoint_that_predicts(competition, tmp_path,
     assert set(labels) <= set(ckpt.labels) and ckpt.config.model.cnn_channels == (4, 8)
     frame = predict_soundscapes([tmp_path / "run" / "best.ckpt"], comp / "test_soundscapes", device="cpu")
     assert len(frame) > 0 and list(frame.columns) == ["row_id"] + ckpt.labels
+
+
+def test_train_notebook_runs_the_semi_supervised_loop(competition, shared_data, tmp_path, monkeypatch):
+    """KIT_LOOP=1: 2 fold models -> pseudo-labels of train_soundscapes/ -> round 1 -> a student."""
+    comp, labels = competition
+    unlabeled = comp / "train_soundscapes"
+    unlabeled.mkdir(exist_ok=True)
+    if not (unlabeled / "aru_1.ogg").exists():
+        (unlabeled / "aru_1.ogg").symlink_to(shared_data / "field" / "aru_1.ogg")
+    monkeypatch.setenv("KIT_PATH", str(ROOT))
+    monkeypatch.setenv("KIT_DATA", str(comp))
+    monkeypatch.setenv("KIT_OUT", str(tmp_path / "loop"))
+    monkeypatch.setenv("KIT_LOOP", "1")
+    monkeypatch.setenv("KIT_FOLDS", "2")
+    monkeypatch.setenv("KIT_STUDENT", "rnn")
+    monkeypatch.setenv("KIT_SET", " ".join(H.TINY_SETS + ["epochs=1", "batch_size=4", "rnn_hidden=8"]))
+    run_notebook("train.ipynb", tmp_path)
+    from kit.checkpoint import load_checkpoint
+    from kit.softlabels import read_soft_labels
+
+    out = tmp_path / "loop"
+    assert len(pd.read_csv(out / "folds" / "oof.csv")) == 6   # every training recording once
+    provenance, frame = read_soft_labels(out / "pseudo.csv")
+    assert len(provenance["checkpoints"]) == 2 and list(frame["filename"]) == ["aru_1.ogg"]
+    assert load_checkpoint(out / "round1" / "best.ckpt").config.data.pseudo_csv == str(out / "pseudo.csv")
+    teacher = read_soft_labels(out / "teacher.csv")[1]
+    assert set(teacher["filename"]) > {"train_soundscapes/aru_1.ogg"}   # the clips too
+    student = load_checkpoint(out / "student" / "best.ckpt")
+    assert student.config.model.backbone == "rnn" and student.labels == load_checkpoint(
+        out / "round1" / "best.ckpt").labels
