@@ -296,10 +296,11 @@ def run_epoch(run: Run, epoch: int) -> None:
         if improved:
             save_state(run.out_dir / "best.ckpt", run, metrics)
         save_state(run.out_dir / "last.ckpt", run, metrics)
-        from kit.train.plots import plot_curves
+        if epoch % max(1, run.config.train.epochs // 10) == 0 or epoch == 1:  # and at the end (finish)
+            from kit.train.plots import plot_curves  # ~1 s a plot on the CPU: about ten per run
 
-        plot_curves(state["history"], run.out_dir / "curves.png",
-                    title=f"{run.out_dir.name}: {run.config.model.backbone}")
+            plot_curves(state["history"], run.out_dir / "curves.png",
+                        title=f"{run.out_dir.name}: {run.config.model.backbone}")
         run.log.flush()
 
 
@@ -319,6 +320,10 @@ def finish(run: Run, data, log_path) -> dict:
     if state["skipped"]:
         run.log(f"skipped {len(state['skipped'])} bad file(s): " + "; ".join(state["skipped"]))
     done = state["epoch"] >= config.train.epochs
+    if run.dist.main and history:
+        from kit.train.plots import plot_curves
+
+        plot_curves(history, out_dir / "curves.png", title=f"{out_dir.name}: {config.model.backbone}")
     if run.dist.main:
         if done:
             log_csv = Path(log_path) if log_path else explog.default_log_path(out_dir)
