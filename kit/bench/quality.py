@@ -55,7 +55,11 @@ def run_one(comp: Path, run_dir: Path, variant: str, assignments: list, seed: in
     start = time.perf_counter()
     result = train(config, comp, run_dir, log_path=run_dir.parent / "experiments.csv")
     train_s = time.perf_counter() - start
+    import torch
+
+    threads = torch.get_num_threads()
     predict_competition([result["best"]], comp, run_dir / "submission.csv", infer=config.infer)
+    torch.set_num_threads(threads)  # predict picks its own thread count; the next training keeps the bench's
     return {"variant": variant, "seed": seed, **score_files(run_dir / "submission.csv", comp / "solution.csv"),
             "train_s": train_s, "best_epoch": result["best_epoch"], "changes": " ".join(assignments)}
 

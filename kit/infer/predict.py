@@ -213,18 +213,21 @@ def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None
 
 
 def _set_threads(device) -> None:
-    """On CPU use every core for the model, but one for decoding when there are many."""
+    """On CPU use every core for the model, but one for decoding when there are many. KIT_TORCH_THREADS sets
+    the count; an OMP_NUM_THREADS in the environment is left as the user set it (several processes sharing a
+    machine: more threads than cores make torch's threads wait for each other, several times slower)."""
     import torch
 
     from kit.utils import tune_malloc
 
-    if getattr(device, "type", str(device)) == "cpu":
+    on_cpu = getattr(device, "type", str(device)) == "cpu"
+    if on_cpu:
         tune_malloc()
-    if getattr(device, "type", str(device)) == "cpu" and not os.environ.get("KIT_TORCH_THREADS"):
+    if os.environ.get("KIT_TORCH_THREADS"):
+        torch.set_num_threads(int(os.environ["KIT_TORCH_THREADS"]))
+    elif on_cpu and not os.environ.get("OMP_NUM_THREADS"):
         cores = os.cpu_count() or 1
         torch.set_num_threads(max(1, cores - 1) if cores >= 4 else cores)
-    elif os.environ.get("KIT_TORCH_THREADS"):
-        torch.set_num_threads(int(os.environ["KIT_TORCH_THREADS"]))
 
 
 def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0,
