@@ -295,3 +295,10 @@ def test_a_sed_model_trained_on_long_crops_predicts_short_windows(tmp_path, shar
     assert parity(ckpt, export_onnx(ckpt, tmp_path / "sed.onnx"), shared_data / "field" / "aru_1.ogg", 3) <= 1e-4
     with pytest.raises(ConfigError, match="infer_crop_s"):
         Config().override(["infer_crop_s=1.00001"])
+
+
+def test_bce_plus_ce_is_the_sum_of_both():
+    z = torch.tensor([[2.0, -1.0, 0.0], [0.3, 0.2, -0.4]])
+    t = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    both = make_loss(TrainConfig(loss="bce+ce"))(z, t)
+    assert float(both) == pytest.approx(float(bce(z, t)) + float(soft_ce(z, t)))

@@ -12,7 +12,7 @@ FEATURE_KINDS = ("mel", "mfcc", "mel+mfcc")
 NORMALIZATIONS = ("standard", "minmax", "none")
 FLAVOURS = ("librosa", "torchaudio")
 HEADS = ("mlp", "sed")
-LOSSES = ("bce", "focal", "ce")
+LOSSES = ("bce", "focal", "ce", "bce+ce")
 PLACEMENTS = ("random", "start")
 
 
@@ -178,7 +178,7 @@ class TrainConfig:
     pin_memory: bool = True           # used on CUDA only
     num_workers: int = 0
     seed: int = 0
-    loss: str = "bce"                 # bce | focal | ce (softmax cross-entropy; inference applies sigmoid)
+    loss: str = "bce"                 # bce | focal | ce (softmax cross-entropy; inference applies sigmoid) | bce+ce
     focal_gamma: float = 2.0          # loss=focal: down-weights easy (confident) targets
     label_smoothing: float = 0.0      # targets pulled towards 1/2 (bce, focal) or uniform (ce) by this much
     ema_decay: float = 0.99           # exponential moving average of the weights (validated and saved); 0 = off

@@ -5,6 +5,8 @@
 - `ce`: softmax cross-entropy over the classes with the targets normalized to sum 1 (soft labels, mixup
   keep working); rows with no positive target (a background-only item) add nothing. The 2024 winner trained
   this way and scored with the sigmoid of the same logits (+0.04 over BCE).
+- `bce+ce`: their sum: the softmax's competition between labels (top-1) and the per-label sigmoid's
+  detection of "nothing here" (ROC-AUC over mostly empty windows).
 `label_smoothing` pulls each target towards 1/2 (bce, focal) or the uniform distribution (ce). Each loss is a
 per-row loss (bce and focal: the mean over the classes) reduced by the rows' weighted mean sum(w l) / sum(w)
 (`rating_weight`: w = rating / 5); without weights, the plain mean.
@@ -74,6 +76,9 @@ def make_loss(train_config):
     kind, gamma, smoothing = train_config.loss, train_config.focal_gamma, train_config.label_smoothing
 
     def loss(logits: torch.Tensor, target: torch.Tensor, weight=None) -> torch.Tensor:
+        if kind == "bce+ce":
+            return (bce(logits, smooth_targets(target, smoothing, "bce"), weight)
+                    + soft_ce(logits, smooth_targets(target, smoothing, "ce"), weight))
         target = smooth_targets(target, smoothing, kind)
         if kind == "focal":
             return focal(logits, target, gamma, weight)
