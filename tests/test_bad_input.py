@@ -5,6 +5,7 @@ The cases and their expected behaviour live in tests/badfiles.py (AUDIO_CASES, E
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -68,7 +69,9 @@ def test_fallbacks_are_the_documented_ones(tmp_path):
     short = B.make_shorter_than_hop(tmp_path, 100)
     crops, valid = load_crops(short, AUDIO)
     assert valid.tolist() == [100]
-    np.testing.assert_array_equal(crops[0, 100:200], crops[0, :100])  # default pad mode wraps
+    assert crops[0, :100].any() and not crops[0, 100:].any()  # default pad mode: silence after the clip
+    wrapped, _ = load_crops(short, dataclasses.replace(AUDIO, pad_mode="wrap"))
+    np.testing.assert_array_equal(wrapped[0, 100:200], wrapped[0, :100])  # pad_mode=wrap repeats it
     silent = extract(load_crops(B.make_silent(tmp_path), AUDIO)[0], AUDIO, FEATURES)
     assert torch.isfinite(silent).all() and float(silent.abs().max()) == 0.0  # constant map, normalized to 0
 

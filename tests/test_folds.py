@@ -15,7 +15,7 @@ import train_data as D  # noqa: E402
 from kit.config import Config  # noqa: E402
 from kit.train.splits import FoldError, assign_folds  # noqa: E402
 
-FAST = D.TINY + ["epochs=1", "device=cpu", "amp=false", "batch_size=6", "mixup_p=0", "specaug_p=0"]
+FAST = D.TINY + ["epochs=1", "device=cpu", "amp=false", "batch_size=6"]
 
 
 def _authored(tmp_path) -> Path:

@@ -68,7 +68,7 @@ def test_soft_targets_reach_the_loss_unchanged(made, tmp_path):
     from kit.train.data import RecordingDataset, read_labels
 
     _, sounds, csv, out, _ = made
-    config = Config().override(D.TINY + ["mixup_p=0", "noise_p=0", "shift_p=0", "empty_p=0", "specaug_p=0"])
+    config = Config().override(D.TINY)
     table = read_pseudo(csv, LABELS, config)
     np.testing.assert_array_equal(table.targets, read_soft_labels(csv)[1][LABELS].to_numpy(np.float32))
     np.testing.assert_allclose(table.targets, out[LABELS].to_numpy(), atol=1e-6)  # 6 significant digits

@@ -16,6 +16,14 @@ from kit.config import AugmentConfig, Config, ConfigError, TrainConfig  # noqa: 
 from kit.train import augment as A  # noqa: E402
 from kit.train.losses import bce, focal, make_loss, smooth_targets, soft_ce  # noqa: E402
 
+# Every augmentation off (the defaults turn several on); the tests switch on the one they check.
+OFF = dict(mixup_p=0.0, cutmix_p=0.0, noise_p=0.0, gain_p=0.0, shift_p=0.0, empty_p=0.0, specaug_p=0.0)
+
+
+def aug(**on) -> AugmentConfig:
+    return AugmentConfig(**{**OFF, **on})
+
+
 ALL_AUG = AugmentConfig(mixup_p=0.7, cutmix_p=0.7, noise_p=0.8, gain_p=0.8, shift_p=0.8, empty_p=0.2,
                         specaug_p=0.9)
 
@@ -68,15 +76,15 @@ def test_item_augmentation_is_a_function_of_its_seed():
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
     np.testing.assert_array_equal(crops, _item(0)[0])  # the input is not modified
-    off = A.augment_item(crops, target, AugmentConfig(), np.random.default_rng(0))
+    off = A.augment_item(crops, target, aug(), np.random.default_rng(0))
     assert off[0] is crops and off[1] is target
 
 
 def test_empty_items_carry_no_target_and_noise_keeps_the_snr():
     crops, target = _item(0)
-    empty = [A.augment_item(crops, target, AugmentConfig(empty_p=1.0), np.random.default_rng(s)) for s in range(3)]
+    empty = [A.augment_item(crops, target, aug(empty_p=1.0), np.random.default_rng(s)) for s in range(3)]
     assert all(not e[1].any() and e[0].std() > 0 for e in empty)
-    noisy, _ = A.augment_item(crops, target, AugmentConfig(noise_p=1.0, noise_snr_db=(10.0, 10.0)),
+    noisy, _ = A.augment_item(crops, target, aug(noise_p=1.0, noise_snr_db=(10.0, 10.0)),
                               np.random.default_rng(0))
     noise = noisy - crops
     snr = 10 * np.log10(A.signal_power(crops) / np.mean(noise.astype(np.float64) ** 2))
@@ -86,22 +94,22 @@ def test_empty_items_carry_no_target_and_noise_keeps_the_snr():
 def test_batch_steps_are_seeded_and_combine_targets():
     x = torch.randn(6, 1, 800)
     target = torch.eye(6)[:, :4].clone()
-    cfg = AugmentConfig(mixup_p=1.0, cutmix_p=0.0)
+    cfg = aug(mixup_p=1.0, cutmix_p=0.0)
     m1, t1 = A.mixup(x, target, cfg, A.batch_rng(0, 1, 2))
     m2, t2 = A.mixup(x, target, cfg, A.batch_rng(0, 1, 2))
     torch.testing.assert_close(m1, m2)
     assert torch.equal(t1, t2) and not torch.equal(m1, x)
     assert ((t1 >= target).all() and (t1.sum(dim=1) >= target.sum(dim=1)).all())  # max: both sounds present
-    blend, tb = A.mixup(x, target, AugmentConfig(mixup_p=1.0, mixup_targets="blend"), A.batch_rng(0, 1, 2))
+    blend, tb = A.mixup(x, target, aug(mixup_p=1.0, mixup_targets="blend"), A.batch_rng(0, 1, 2))
     assert ((tb >= 0) & (tb <= 1)).all() and (tb[:4, :4].diagonal() >= 0.5).all()  # own weight >= 1/2
-    cut, tc = A.cutmix(x, target, AugmentConfig(cutmix_p=1.0), A.batch_rng(5, 0, 0))
+    cut, tc = A.cutmix(x, target, aug(cutmix_p=1.0), A.batch_rng(5, 0, 0))
     changed = (cut != x).flatten(1).any(dim=1)
     assert changed.all() and (tc >= target).all()
     feats = torch.randn(3, 2, 1, 32, 50)
-    masked = A.spec_augment(feats, AugmentConfig(specaug_p=1.0, time_mask_frames=10, freq_mask_bins=8),
+    masked = A.spec_augment(feats, aug(specaug_p=1.0, time_mask_frames=10, freq_mask_bins=8),
                             A.batch_rng(0, 0, 0))
     assert masked.shape == feats.shape and (masked != feats).any()
-    torch.testing.assert_close(A.spec_augment(feats, AugmentConfig(), A.batch_rng(0, 0, 0)), feats)
+    torch.testing.assert_close(A.spec_augment(feats, aug(), A.batch_rng(0, 0, 0)), feats)
 
 
 def test_augmentation_never_reaches_validation_or_inference(tmp_path):

@@ -1,6 +1,7 @@
 """Decoded recordings kept in memory across epochs (training): decoding an OGG costs more than a small CNN's
 step on the CPU, and every epoch reads every recording again. Files are cached whole, up to a byte budget;
-beyond it they are read from disk as before (seeking the crops' part only). Crops cut from a cached recording
+beyond it, and for recordings longer than MAX_CACHED_S (soundscapes, hour-long field recordings: decoding them
+whole for one crop costs more than seeking), they are read from disk as before (seeking the crops' part only). Crops cut from a cached recording
 are the same samples as crops read from the file (tests/test_recipe.py)."""
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import numpy as np
 
 from kit.audio.crops import load_crops, split_crops
 from kit.audio.io import audio_info, load_audio
+
+
+MAX_CACHED_S = 120.0
 
 
 class AudioCache:
@@ -34,7 +38,7 @@ class AudioCache:
         if x is None and self.budget_bytes > self.used_bytes:
             frames, file_hz, _ = audio_info(path)
             need = 4 * int(frames * cfg.sample_rate_hz / file_hz + 1)
-            if self.used_bytes + need <= self.budget_bytes:
+            if frames <= MAX_CACHED_S * file_hz and self.used_bytes + need <= self.budget_bytes:
                 x = load_audio(path, cfg.sample_rate_hz)
                 self.samples[key], self.used_bytes = x, self.used_bytes + x.nbytes
         if x is None:

@@ -69,7 +69,7 @@ def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: in
     """The pseudo-label loop after the defaults' run: pseudo-label train_soundscapes/ with the last model, train
     again with --pseudo (defaults otherwise), score; `rounds` times. Each round is a row "defaults + N pseudo
     round(s)" (record(row) stores it); rounds already in `results` are skipped."""
-    from kit.infer.pseudo import pseudo_label
+    from kit.infer import pseudo_label
 
     previous = runs / f"defaults_seed{seed}" / "best.ckpt"
     for r in range(1, rounds + 1):
