@@ -15,7 +15,7 @@ COMMANDS = {
     "bundle": ("kit.export.bundle", "make a Kaggle dataset folder with kit and checkpoints"),
     "make-competition": ("kit.compete.competition", "turn labelled clips into a BirdCLEF-layout competition"),
     "score": ("kit.compete.score", "score a submission.csv against a solution.csv"),
-    "bench": ("kit.bench", "benchmarks: features (torchaudio vs librosa), inference throughput"),
+    "bench": ("kit.bench", "benchmarks: features (torchaudio vs librosa), inference throughput, quality (proxies)"),
 }
 
 USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, KeyError)
