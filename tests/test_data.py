@@ -1,4 +1,5 @@
-"""kit.train.data: reading BirdCLEF folders and filename,label CSVs, targets, the seeded stratified split, the dataset."""
+"""kit.train.data: reading BirdCLEF folders and filename,label CSVs, targets, the seeded stratified split, the
+dataset."""
 from __future__ import annotations
 
 import numpy as np

@@ -67,7 +67,8 @@ def _check_streamed(tmp_path, minutes: float) -> dict:
     assert long["rows"] == int(minutes * 60 / 5) and short["rows"] == REFERENCE_MIN * 12 and long["finite"]
     growth_mb = (long["mb_peak"] - long["mb_after_imports"]) - (short["mb_peak"] - short["mb_after_imports"])
     print(f"\n{minutes:g} min soundscape: peak RSS {long['mb_peak']:.0f} MiB ({long['mb_after_imports']:.0f} after "
-          f"imports), {long['seconds']:.1f} s; {REFERENCE_MIN} min: peak {short['mb_peak']:.0f} MiB; growth {growth_mb:.0f} MiB "
+          f"imports), {long['seconds']:.1f} s; {REFERENCE_MIN} min: peak {short['mb_peak']:.0f} MiB; "
+          f"growth {growth_mb:.0f} MiB "
           f"vs {_whole_file_mb(minutes):.0f} MiB for the whole file as float32")
     # streaming: going from 6 minutes to `minutes` costs far less than holding the extra samples once
     assert growth_mb < 0.25 * _whole_file_mb(minutes - REFERENCE_MIN), long

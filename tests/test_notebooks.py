@@ -42,7 +42,8 @@ def test_submit_notebook_matches_cli_and_validation_path(competition, tmp_path, 
     from kit.cli import main
 
     with pytest.warns(UserWarning, match="zz_unknown"):
-        assert main(["predict", "--checkpoint", str(ckpt), "--data", str(comp), "--out", str(tmp_path / "cli.csv")]) == 0
+        args = ["predict", "--checkpoint", str(ckpt), "--data", str(comp), "--out", str(tmp_path / "cli.csv")]
+        assert main(args) == 0
     nb, cli = pd.read_csv(tmp_path / "nb.csv"), pd.read_csv(tmp_path / "cli.csv")
     pd.testing.assert_frame_equal(nb, cli)
     assert list(nb.columns) == ["row_id"] + labels + ["zz_unknown"] and (nb["zz_unknown"] == 0.0).all()

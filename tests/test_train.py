@@ -121,8 +121,9 @@ def _kit_train(args, **kwargs) -> subprocess.CompletedProcess:
 def test_ddp_two_cpu_processes_match_one_process(tones, tmp_path):
     """Exact comparison by design: the RNN backbone has LayerNorm, not BatchNorm, and head_hidden= leaves no
     BatchNorm in the head, so each recording's logits do not depend on the others in its batch; the global batch
-    (14 = 2 x 7) holds the whole training set (18 clips, 4 held out), so one step sees the same recordings either way. Then the loss
-    averaged over the ranks equals the one-process loss, and DDP's averaged gradient gives the same weights."""
+    (14 = 2 x 7) holds the whole training set (18 clips, 4 held out), so one step sees the same recordings either
+    way (augmentation off: batch mixup would pair other items on each rank). Then the loss averaged over the ranks
+    equals the one-process loss, and DDP's averaged gradient gives the same weights."""
     sets = TINY + ["backbone=rnn", "rnn_hidden=8", "head_hidden=", "epochs=1", "batch_size=14",
                    "schedule=constant", "valid_frac=0.2"]
     one = train(Config().override(sets), tones, tmp_path / "one")

@@ -1,8 +1,8 @@
 """Decoded recordings kept in memory across epochs (training): decoding an OGG costs more than a small CNN's
 step on the CPU, and every epoch reads every recording again. Files are cached whole, up to a byte budget;
 beyond it, and for recordings longer than MAX_CACHED_S (soundscapes, hour-long field recordings: decoding them
-whole for one crop costs more than seeking), they are read from disk as before (seeking the crops' part only). Crops cut from a cached recording
-are the same samples as crops read from the file (tests/test_recipe.py)."""
+whole for one crop costs more than seeking), they are read from disk as before (seeking the crops' part only).
+Crops cut from a cached recording are the same samples as crops read from the file (tests/test_recipe.py)."""
 from __future__ import annotations
 
 from typing import Optional

@@ -16,6 +16,7 @@ over seeds) and OUT/summary.png.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from pathlib import Path
 
@@ -84,6 +85,45 @@ def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: in
         previous = run_dir / "best.ckpt"
 
 
+def _ms_per_window(checkpoints: list) -> float:
+    """Milliseconds per 5 s window of an ensemble on the CPU (the sum of its members', measured back to back)."""
+    import torch
+
+    from kit.checkpoint import load_model
+    from kit.models import time_inference
+
+    total = 0.0
+    for path in checkpoints:
+        model, ckpt = load_model(path, device="cpu")
+        total += time_inference(model, ckpt.config.for_inference(), torch.device("cpu"))
+    return total
+
+
+def run_students(comp: Path, runs: Path, seed: int, extra: list, student: list, rounds: int, results,
+                 record) -> None:
+    """Distillation: the teacher (the defaults' model and its pseudo rounds, as one ensemble) labels every window
+    of train_soundscapes/ and train_audio/; a student (defaults + `student` overrides) trains on those soft labels
+    beside the true ones. Rows 'student (labels only)' (the same student without the teacher) and 'student
+    (distilled)'; the changes column holds the teacher's and the student's ms per window, measured back to back."""
+    from kit.infer import pseudo_label
+
+    teacher = [runs / f"defaults_seed{seed}" / "best.ckpt"]
+    teacher += [runs / f"pseudo{r}_seed{seed}" / "best.ckpt" for r in range(1, rounds + 1)]
+    for name, folder in (("student (labels only)", "student"), ("student (distilled)", "distilled")):
+        if _done(results, comp.name.rsplit("_seed", 1)[0], name, seed):
+            continue
+        run_dir, assignments = runs / f"{folder}_seed{seed}", list(student)
+        if folder == "distilled":
+            sources = [s for s in (comp / "train_soundscapes", comp / "train_audio") if s.is_dir()]
+            pseudo_label(teacher, sources, run_dir / "teacher.csv", device="cpu")
+            assignments.append(f"pseudo_csv={run_dir / 'teacher.csv'}")
+        row = run_one(comp, run_dir, name, assignments, seed, extra)
+        teacher_ms, student_ms = _ms_per_window(teacher), _ms_per_window([run_dir / "best.ckpt"])
+        row["changes"] = (f"{' '.join(student)}; teacher: {len(teacher)} model(s), {teacher_ms:.2f} ms/window; "
+                          f"student {student_ms:.2f} ms/window")
+        record(row)
+
+
 def run_baseline_row(comp: Path, out_csv: Path, seed: int) -> dict:
     from kit.compete import run_baseline
 
@@ -147,15 +187,17 @@ def plot_summary(summary: pd.DataFrame, proxies: list, out_png: Path) -> Path:
 
 
 def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: list = (), shared=None,
-                  baseline: bool = True, pseudo_rounds: int = 0, pseudo_power: float = 1.0) -> pd.DataFrame:
-    """Run every (proxy, seed, variant) not yet in OUT/results.csv; returns the summary table."""
+                  baseline: bool = True, pseudo_rounds: int = 0, pseudo_power: float = 1.0,
+                  student: list = ()) -> pd.DataFrame:
+    """Run every (proxy, seed, variant) not yet in OUT/results.csv, then the pseudo-label rounds and the
+    students when asked; returns the summary table."""
     from kit.compete import build_proxy
 
     out_dir = Path(out_dir)
     results_csv = out_dir / "results.csv"
     state = {"results": pd.read_csv(results_csv) if results_csv.is_file() else pd.DataFrame()}
 
-    def record(row: dict, proxy: str, seed: int) -> None:
+    def record(proxy: str, seed: int, row: dict) -> None:
         state["results"] = pd.concat([state["results"], pd.DataFrame([{"proxy": proxy, **row}])], ignore_index=True)
         atomic_write_csv(state["results"], results_csv)
         print(f"[quality] {proxy} seed {seed} {row['variant']}: top-1 {row['accuracy']:.3f} ROC-AUC "
@@ -169,13 +211,17 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
                 if _done(state["results"], proxy, name, seed):
                     continue
                 run_dir = out_dir / "runs" / proxy / f"{name}_seed{seed}"
-                record(run_baseline_row(comp, run_dir / "submission.csv", seed) if assignments is None
-                       else run_one(comp, run_dir, name, assignments, seed, list(extra)), proxy, seed)
+                record(proxy, seed, run_baseline_row(comp, run_dir / "submission.csv", seed) if assignments is None
+                       else run_one(comp, run_dir, name, assignments, seed, list(extra)))
             if pseudo_rounds and (comp / "train_soundscapes").is_dir():
                 run_pseudo_rounds(comp, out_dir / "runs" / proxy, seed, list(extra), pseudo_rounds, pseudo_power,
-                                  state["results"], lambda row: record(row, proxy, seed))
+                                  state["results"], functools.partial(record, proxy, seed))
+            if student:
+                run_students(comp, out_dir / "runs" / proxy, seed, list(extra), list(student), pseudo_rounds,
+                             state["results"], functools.partial(record, proxy, seed))
     results = state["results"]
     rounds = [f"defaults + {r} pseudo round{'s' if r > 1 else ''}" for r in range(1, pseudo_rounds + 1)]
+    rounds += ["student (labels only)", "student (distilled)"] if student else []
     wanted = ["logreg baseline"] * baseline + [n for n, _ in variants] + rounds
     results = results[results["variant"].isin(wanted) & results["proxy"].isin(proxies) & results["seed"].isin(seeds)]
     summary = summarize(results)
@@ -203,13 +249,17 @@ def cli(argv) -> int:
                         help="after the defaults, N rounds of pseudo-label train_soundscapes/ -> train --pseudo "
                              "(proxies that have unlabeled soundscapes: short)")
     parser.add_argument("--pseudo-power", type=float, default=1.0, help="sharpening of the pseudo labels")
+    parser.add_argument("--student", default="", metavar="key=value,...",
+                        help="distillation: train this student (defaults + these overrides) with and without the "
+                             "teacher's soft labels (the defaults' model and its pseudo rounds)")
     args = parser.parse_args(argv)
     variants = [("defaults", [])] + [parse_variant(v) for v in args.variant]
     if args.ablation:
         variants += [(n, a) for n, a in ABLATION if n not in dict(variants)]
     Config().override(args.set)
     summary = bench_quality(args.out, args.proxies.split(","), [int(s) for s in args.seeds.split(",")], variants,
-                            args.set, Path(args.data), not args.no_baseline, args.pseudo_rounds, args.pseudo_power)
+                            args.set, Path(args.data), not args.no_baseline, args.pseudo_rounds, args.pseudo_power,
+                            parse_variant(f"student={args.student}")[1] if args.student else [])
     print(markdown(summary))
     print(f"wrote {Path(args.out) / 'summary.md'}, summary.png, results.csv")
     return 0

@@ -5,10 +5,10 @@ checkpoint* (the submission path declares no preprocessing). Decoding overlaps t
 thread) or, on a CPU the model fills, gets its own phase on every core (kit.audio.streaming); windows are
 batched across files; memory holds a few batches, never a whole soundscape's spectrograms. Members (torch or
 ONNX Runtime) live in kit.infer.members. Several checkpoints form an ensemble (same labels; probabilities
-averaged); members whose audio configs differ each get their own window stream. Optional test-time augmentation (`tta=shift`: average
-with the window circularly shifted by half its length) and smoothing across neighbouring windows
-(`smooth_weights`) are InferConfig flags. A time-budget guard drops TTA, then ensemble members, when the
-measured rate says they will not fit; rows it cannot compute get `fallback_prob` and a warning.
+averaged); members whose audio configs differ each get their own window stream. Optional test-time
+augmentation (`tta=shift`: average with the window circularly shifted by half its length) and smoothing across
+neighbouring windows (`smooth_weights`) are InferConfig flags. A time-budget guard drops TTA, then ensemble
+members, when the measured rate says they will not fit; rows it cannot compute get `fallback_prob` and a warning.
 """
 from __future__ import annotations
 
