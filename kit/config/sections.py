@@ -263,7 +263,7 @@ class AugmentConfig:
     """Training-only augmentation (kit.train.augment); inference never reads this section. Probabilities are
     per training item (mixup, cutmix: per item of the batch), seeded by (seed, epoch, index)."""
 
-    mixup_p: float = 0.5              # mix another item of the batch into this one (waveforms)
+    mixup_p: float = 0.0              # mix another item of the batch into this one (waveforms); off: measured
     mixup_alpha: float = 1.0          # weight of this item ~ Beta(alpha, alpha), folded to >= 0.5
     mixup_targets: str = "max"        # max (both sounds present) | blend (weighted like the waveforms)
     cutmix_p: float = 0.0             # replace a time span of this item by another item's (targets: max)
