@@ -95,7 +95,7 @@ def test_soft_targets_reach_the_loss_unchanged(made, tmp_path):
     L.F.binary_cross_entropy_with_logits = spy
     try:
         pseudo_cfg = config.override(["epochs=1", "batch_size=64", f"pseudo_csv={csv}", "ema_decay=0",
-                                      "valid_frac=0", "label_smoothing=0", "pseudo_ratio=3"])  # all 15
+                                      "valid_frac=0", "label_smoothing=0", "pseudo_ratio=3", "pseudo_mixup_p=0"])
         train(pseudo_cfg, clips, tmp_path / "run", log_path=tmp_path / "log.csv")
     finally:
         L.F.binary_cross_entropy_with_logits = original

@@ -216,6 +216,7 @@ class DataConfig:
     cache_audio_mb: float = 2048.0    # decoded training recordings kept in memory across epochs (per worker)
     pseudo_csv: typing.Optional[str] = None  # soft labels of extra windows (python -m kit pseudo-label)
     pseudo_ratio: float = 1.0         # pseudo-labelled windows per labelled recording in each epoch
+    pseudo_mixup_p: float = 0.5       # mixup_p of a run with pseudo_csv (soundscape windows mixed into the clips)
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -230,6 +231,7 @@ class DataConfig:
                 raise ConfigError(f"{name}={getattr(self, name)} must be in (0, 1]")
         if not 0 <= self.valid_frac < 1:
             raise ConfigError(f"valid_frac={self.valid_frac} must be in [0, 1)")
+        _probability("pseudo_mixup_p", self.pseudo_mixup_p)
         if self.pseudo_ratio < 0:
             raise ConfigError(f"pseudo_ratio={self.pseudo_ratio} must be >= 0 (pseudo windows per labelled "
                               f"recording in each epoch)")

@@ -13,6 +13,7 @@ weights as an uninterrupted one. Under `torchrun` (WORLD_SIZE > 1) the loop runs
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -104,6 +105,8 @@ def augment_batch(run: Run, crops, target, epoch: int, step: int) -> tuple:
     """Mixup and cutmix of the batch (waveforms, or features when the dataset makes them), and the SpecAugment
     hook for the model's forward; all draws from one generator of (seed, epoch, step, rank)."""
     cfg = run.config.augment
+    if run.config.data.pseudo_csv:  # mixing soundscape windows into the clips is what makes pseudo labels help
+        cfg = dataclasses.replace(cfg, mixup_p=run.config.data.pseudo_mixup_p)
     rng = batch_rng(run.config.train.seed, epoch, step, run.dist.rank)
     crops, target = mixup(crops, target, cfg, rng)
     crops, target = cutmix(crops, target, cfg, rng)
