@@ -154,7 +154,7 @@ def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float 
         results["peak_rss_mb"] = _peak_rss_mb()
         model_rates += _round_rates({"m": eager}, batches, rounds=3)["m"]  # before and after
         results["model_only_wps"] = float(np.median(model_rates))
-        onnx_member = load_members([ckpt], "cpu", runtime="onnx")[0]
+        onnx_member = load_members([ckpt], "cpu", runtime="onnx", shared=False)[0]  # the waveform graph
         _end_to_end(onnx_member, sound, results, "onnx_")
         _eager_and_onnx(onnx_member, member, batches, results)
     results["e2e_over_model"] = results["end_to_end_wps"] / results["model_only_wps"]

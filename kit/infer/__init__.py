@@ -11,12 +11,12 @@ The preprocessing always comes from the checkpoint. Imports nothing from trainin
 """
 from kit.infer.budget import BudgetGuard, BudgetPlan
 from kit.infer.longform import to_long, validate_long_submission, write_long_submission
-from kit.infer.members import Member, Runner, load_members, member_probs
+from kit.infer.members import Member, Runner, load_members, member_probs, union_labels
 from kit.infer.predict import infer_config_from, predict_competition, predict_soundscapes, smooth
 from kit.infer.pseudo import pseudo_label
 from kit.infer.submission import align_labels, empty_submission, validate_submission, write_submission
 
 __all__ = ["predict_soundscapes", "predict_competition", "infer_config_from", "smooth", "Member", "Runner",
-           "load_members", "member_probs", "BudgetGuard", "BudgetPlan", "align_labels", "empty_submission",
+           "load_members", "member_probs", "union_labels", "BudgetGuard", "BudgetPlan", "align_labels", "empty_submission",
            "validate_submission", "write_submission", "to_long", "validate_long_submission",
            "write_long_submission", "pseudo_label"]
