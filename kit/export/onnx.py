@@ -167,18 +167,20 @@ def _export_flat(checkpoint, folder: Path, batch_size: int, stft: str) -> Path:
         return _trace(wrapper, example, folder / "m.onnx", "waveform", "probabilities")
 
 
-def export_parts(checkpoint, folder, batch_size: int = 2, stft: str = "auto") -> dict:
+def export_parts(checkpoint, folder, batch_size: int = 2, stft: str = "auto", frontend: bool = True) -> dict:
     """The two graphs of a member in `folder`: {"frontend": waveform (batch, samples) -> features (batch, C, H,
     T), "network": features -> probabilities (batch, classes), "checkpoint": the Checkpoint}. Members whose
-    audio and feature configs are equal share one front-end (kit.infer); int8 quantizes the network only."""
-    return _with_stft(stft, lambda s: _export_parts(checkpoint, Path(folder), batch_size, s))
+    audio and feature configs are equal share one front-end (kit.infer); int8 quantizes the network only.
+    frontend=False skips the front-end (its tracing is most of an export's time: ~5 s even for a tiny model)."""
+    return _with_stft(stft, lambda s: _export_parts(checkpoint, Path(folder), batch_size, s, frontend))
 
 
-def _export_parts(checkpoint, folder: Path, batch_size: int, stft: str) -> dict:
+def _export_parts(checkpoint, folder: Path, batch_size: int, stft: str, with_frontend: bool) -> dict:
     from kit.features import mel_step_of
 
     wrapper, ckpt = waveform_model(checkpoint)
     example = torch.zeros(batch_size, ckpt.config.audio.crop_samples)
+    folder.mkdir(parents=True, exist_ok=True)
     with mel_step_of(wrapper, stft):
         frontend = (wrapper.frontend or wrapper.model.frontend).eval()  # (batch, samples) -> features
         with torch.no_grad():
@@ -189,7 +191,7 @@ def _export_parts(checkpoint, folder: Path, batch_size: int, stft: str) -> dict:
                          folder / "network.onnx", "features", "probabilities")
         finally:
             wrapper.model.frontend = saved
-        fe = _trace(frontend, example[:1], folder / "frontend.onnx", "waveform", "features")
+        fe = _trace(frontend, example[:1], folder / "frontend.onnx", "waveform", "features") if with_frontend else None
     return {"frontend": fe, "network": net, "checkpoint": ckpt}
 
 

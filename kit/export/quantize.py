@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
 import warnings
 from dataclasses import asdict
@@ -44,7 +45,8 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _metadata(checkpoint, ckpt) -> dict:
+def int8_metadata(checkpoint, ckpt) -> dict:
+    """What load_int8 checks: labels, the checkpoint's sha256, the preprocessing."""
     config = {"audio": asdict(ckpt.config.audio), "features": asdict(ckpt.config.features)}
     return {"kit_precision": "int8", "kit_input": "features", "kit_labels": json.dumps(list(ckpt.labels)),
             "kit_checkpoint_sha256": file_sha256(checkpoint), "kit_preprocessing": json.dumps(config, default=str)}
@@ -114,9 +116,14 @@ def quantize_network(network_onnx, calib_feats: np.ndarray, out_path, metadata: 
     with tempfile.TemporaryDirectory(prefix="kit-int8-") as tmp_name:
         tmp = Path(tmp_name)
         prepared = _preprocess(Path(network_onnx), tmp / "prepared.onnx")
-        quantize_static(str(prepared), str(tmp / "int8.onnx"), _reader(calib_feats, "features"),
-                        quant_format=QuantFormat.QDQ, per_channel=per_channel, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8)
+        root = logging.getLogger()
+        level, _ = root.level, root.setLevel(logging.ERROR)  # per-channel notes about 1-D BatchNorm weights
+        try:
+            quantize_static(str(prepared), str(tmp / "int8.onnx"), _reader(calib_feats, "features"),
+                            quant_format=QuantFormat.QDQ, per_channel=per_channel, activation_type=QuantType.QUInt8,
+                            weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)
         model = onnx.load(str(tmp / "int8.onnx"))
         for key, value in metadata.items():
             entry = model.metadata_props.add()
@@ -170,17 +177,19 @@ def top1_agreement(a: np.ndarray, b: np.ndarray) -> float:
 def onnx_member(checkpoint, precision: str = "fp32", calibration=(), frontends=None) -> tuple:
     """(OnnxFrontend, OnnxNetwork, Checkpoint) for kit.infer: the member's graphs in ONNX Runtime. `frontends`
     (a dict, or None) holds one front-end per audio + feature config, shared by the members that have it."""
+    from kit.checkpoint import load_checkpoint
     from kit.export.onnx import OnnxFrontend, OnnxNetwork, export_parts
 
+    config = load_checkpoint(checkpoint).config.for_inference()
+    key = (config.audio, config.features)
+    frontends = {} if frontends is None else frontends
     with tempfile.TemporaryDirectory(prefix="kit-onnx-") as tmp_name:
         tmp = Path(tmp_name)
-        parts = export_parts(checkpoint, tmp)
+        parts = export_parts(checkpoint, tmp, frontend=key not in frontends)
         ckpt = parts["checkpoint"]
-        key = (ckpt.config.audio, ckpt.config.features)
-        if frontends is None:
-            frontend = OnnxFrontend(parts["frontend"])
-        else:
-            frontend = frontends[key] if key in frontends else frontends.setdefault(key, OnnxFrontend(parts["frontend"]))
+        if key not in frontends:
+            frontends[key] = OnnxFrontend(parts["frontend"])
+        frontend = frontends[key]
         if precision == "fp32":
             return frontend, OnnxNetwork(parts["network"]), ckpt
         existing = int8_path_for(checkpoint)
@@ -189,7 +198,7 @@ def onnx_member(checkpoint, precision: str = "fp32", calibration=(), frontends=N
         files = audio_sources(calibration)
         feats = window_features(ckpt.config, files, CALIB_WINDOWS)
         where = f"{checkpoint} (no {existing.name} beside it; calibration audio: {len(files)} file(s))"
-        quantized = quantize_network(parts["network"], feats, tmp / "int8.onnx", _metadata(checkpoint, ckpt), where)
+        quantized = quantize_network(parts["network"], feats, tmp / "int8.onnx", int8_metadata(checkpoint, ckpt), where)
         warnings.warn(f"{checkpoint}: int8 network quantized on load, calibrated on {len(feats)} window(s) of "
                       f"{len(files)} file(s) (kit export --precision int8 writes {existing.name} ahead of time)")
         return frontend, OnnxNetwork(quantized), ckpt
@@ -202,12 +211,12 @@ def export_int8(checkpoint, out_path, calibration, calib_windows: int = 128, com
 
     files = audio_sources(calibration)
     with tempfile.TemporaryDirectory(prefix="kit-export-") as tmp_name:
-        parts = export_parts(checkpoint, Path(tmp_name))
+        parts = export_parts(checkpoint, Path(tmp_name), frontend=False)
         ckpt = parts["checkpoint"]
         feats = window_features(ckpt.config, files, 2 * calib_windows)
         calib, hold = feats[0::2], feats[1::2]
         where = f"{out_path} (calibration audio: {', '.join(map(str, calibration or [])) or 'none'})"
-        quantize_network(parts["network"], calib, out_path, _metadata(checkpoint, ckpt), where)
+        quantize_network(parts["network"], calib, out_path, int8_metadata(checkpoint, ckpt), where)
         fp32, int8 = _batched(OnnxNetwork(parts["network"])), _batched(OnnxNetwork(out_path))
         report = {"out": str(out_path), "calibration_windows": len(calib), "holdout_windows": len(hold),
                   "top1_agreement_calibration": top1_agreement(fp32(calib), int8(calib)),
@@ -254,4 +263,4 @@ def competition_delta(ckpt, fp32_run, int8_run, folder) -> dict:
 
 
 __all__ = ["Int8Error", "INT8_SUFFIX", "int8_path_for", "quantize_network", "load_int8", "onnx_member",
-           "export_int8", "top1_agreement", "window_features", "competition_delta", "audio_sources"]
+           "export_int8", "top1_agreement", "window_features", "competition_delta", "audio_sources", "int8_metadata"]

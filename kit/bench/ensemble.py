@@ -1,0 +1,151 @@
+"""`python -m kit bench inference --members N [--precision int8]`: an ensemble of N same-architecture members
+(random weights, seeds 0..N-1) on a `--minutes` soundscape tiled from field/field_1min.ogg, ONNX Runtime.
+
+Measured in one run, in rounds (each round: shared, separate, one member; medians of rounds):
+- end to end (predict_soundscapes: decode + features + networks), the shared front-end against the separate
+  (member-by-member) path on the same loaded members, as member-windows per second;
+- network only on the same feature batches: int8 against fp32 (member 0; round by round), and K networks merged
+  in one graph against K sessions ("folds in one graph");
+- int8 top-1 agreement with fp32 on held-out real windows (ESC-50 clips; calibration: the field recordings);
+- how many members of this kind fit `--test-windows` windows in `--budget-min` minutes (kit.infer.fit).
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _members(ckpts: list, precision: str, calibration: list) -> tuple:
+    from kit.infer import load_members
+
+    start = time.perf_counter()
+    members = load_members(ckpts, "cpu", "onnx", shared=True, precision=precision, calibration=calibration)
+    return members, time.perf_counter() - start
+
+
+def _end_to_end(members: list, sound: Path, rounds: int) -> dict:
+    """Seconds of each path per round (medians), and the window count."""
+    from kit.infer import predict_soundscapes
+
+    runs = {"shared": (members, True), "separate": (members, False), "one": (members[:1], True)}
+    predict_soundscapes(members[:1], sound, device="cpu")  # warm-up
+    seconds: dict = {name: [] for name in runs}
+    windows = 0
+    for _ in range(rounds):
+        for name, (chosen, shared) in runs.items():
+            start = time.perf_counter()
+            windows = len(predict_soundscapes(chosen, sound, device="cpu", shared=shared))
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(s) for name, s in seconds.items()} | {"windows": windows}
+
+
+def _network_rates(members: list, ckpts: list, tmp: Path, feats: list, precision: str, calibration: list) -> dict:
+    """int8 / fp32 network-only speed (member 0) and K merged networks / K sessions."""
+    from kit.bench.inference import _median_ratio, _round_rates
+    from kit.export import (OnnxNetwork, audio_sources, export_parts, in_runs, int8_metadata, quantize_network,
+                            window_features, write_merged)
+
+    nets = [export_parts(c, tmp / f"net{i}", frontend=False) for i, c in enumerate(ckpts)]
+    fp32 = OnnxNetwork(nets[0]["network"])
+    if precision == "int8":
+        int8 = members[0].model
+    else:
+        calib = window_features(nets[0]["checkpoint"].config, audio_sources(calibration), 64)
+        int8 = OnnxNetwork(quantize_network(nets[0]["network"], calib, tmp / "m0.int8.onnx",
+                                            int8_metadata(ckpts[0], nets[0]["checkpoint"])))
+    merged = OnnxNetwork(write_merged([n["network"] for n in nets], tmp / "merged.onnx"))
+    sessions = [OnnxNetwork(n["network"]) for n in nets]
+    fns = {"fp32": lambda f: in_runs(fp32.run, f), "int8": lambda f: in_runs(int8.run, f),
+           "k_sessions": lambda f: [in_runs(s.run, f) for s in sessions],
+           "merged": lambda f: in_runs(merged.run, f)}
+    rates = _round_rates(fns, feats, rounds=5)
+    return {"fp32_network_windows_per_s": float(np.median(rates["fp32"])),
+            "int8_network_windows_per_s": float(np.median(rates["int8"])),
+            "int8_speedup": _median_ratio(rates["int8"], rates["fp32"]),
+            "merged_over_k_sessions": _median_ratio(rates["merged"], rates["k_sessions"]),
+            "_fp32": fp32, "_int8": int8}
+
+
+def _agreement(fp32, int8, config, holdout_files: list, windows: int) -> dict:
+    from kit.export import in_runs, top1_agreement, window_features
+
+    feats = window_features(config, holdout_files, windows)
+    a, b = in_runs(fp32.run, feats), in_runs(int8.run, feats)
+    return {"int8_top1_agreement": top1_agreement(a, b), "int8_agreement_windows": len(feats),
+            "int8_max_abs_diff": float(np.abs(a - b).max())}
+
+
+def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4, minutes: float = 10.0,
+                   precision: str = "fp32", batch_size: int = 32, num_classes: int = 206, sets=(),
+                   test_windows: int = 52_800, budget_min: float = 90.0, rounds: int = 2, model_batches: int = 2,
+                   holdout_windows: int = 96) -> dict:
+    import torch
+
+    from kit.bench.inference import _make_checkpoint, _peak_rss_mb, tile_soundscape
+    from kit.infer import members_that_fit, split_costs
+    from kit.utils import tune_malloc
+
+    if members < 2:
+        raise ValueError(f"--members {members}: the shared and separate paths differ from 2 members on")
+    tune_malloc()
+    data_dir = Path(data_dir)
+    calibration = [data_dir / "field"]
+    holdout = sorted((data_dir / "esc50").glob("**/*.ogg"))[::2]
+    r: dict = {"backbone": backbone, "members": members, "minutes": minutes, "precision": precision,
+               "batch_size": batch_size, "test_windows": test_windows, "budget_min": budget_min}
+    with tempfile.TemporaryDirectory(prefix="kit-bench-ens-") as tmp_name:
+        tmp = Path(tmp_name)
+        sound = tile_soundscape(data_dir / "field" / "field_1min.ogg", minutes, tmp / "soundscape.ogg")
+        ckpts = []
+        for seed in range(members):
+            torch.manual_seed(seed)
+            ckpts.append(_make_checkpoint(backbone, num_classes, tmp / f"m{seed}.ckpt",
+                                          list(sets) + [f"infer_batch_size={batch_size}"]))
+        loaded, r["load_s"] = _members(ckpts, precision, calibration)
+        e2e = _end_to_end(loaded, sound, rounds)
+        r["windows"] = e2e["windows"]
+        r["shared_member_windows_per_s"] = e2e["windows"] * members / e2e["shared"]
+        r["separate_member_windows_per_s"] = e2e["windows"] * members / e2e["separate"]
+        r["shared_over_separate"] = e2e["separate"] / e2e["shared"]
+        r["fixed_s_per_window"], r["member_s_per_window"] = split_costs(e2e["one"], e2e["shared"], members,
+                                                                        e2e["windows"])
+        r["members_that_fit"] = members_that_fit(r["fixed_s_per_window"], r["member_s_per_window"], test_windows,
+                                                 budget_min * 60)
+        from kit.audio import iter_windows
+
+        wave_batches = [b for _, b in zip(range(model_batches), iter_windows(sound, loaded[0].config.audio,
+                                                                             batch_size))]
+        with torch.inference_mode():
+            feats = [loaded[0].frontend(torch.from_numpy(b.crops)[:, None])[:, 0].numpy() for b in wave_batches]
+        nets = _network_rates(loaded, ckpts, tmp, feats, precision, calibration)
+        r.update(_agreement(nets.pop("_fp32"), nets.pop("_int8"), loaded[0].config, holdout, holdout_windows))
+        r.update(nets)
+    r["peak_rss_mb"] = _peak_rss_mb()
+    r["torch_threads"] = torch.get_num_threads()
+    return r
+
+
+def report(r: dict) -> str:
+    return "\n".join([
+        f"ensemble benchmark: {r['members']} x {r['backbone']} ({r['precision']}, ONNX Runtime), "
+        f"{r['minutes']:g}-min soundscape ({r['windows']} windows), batch {r['batch_size']}; members loaded in "
+        f"{r['load_s']:.1f} s",
+        f"  end to end, member-windows/s: shared front-end {r['shared_member_windows_per_s']:.1f}, separate "
+        f"{r['separate_member_windows_per_s']:.1f}: shared / separate = {r['shared_over_separate']:.2f}",
+        f"  cost per window: {1e3 * r['fixed_s_per_window']:.2f} ms decode + front-end, "
+        f"{1e3 * r['member_s_per_window']:.2f} ms per member",
+        f"  network only (member 0): fp32 {r['fp32_network_windows_per_s']:.1f}, int8 "
+        f"{r['int8_network_windows_per_s']:.1f} windows/s: int8 / fp32 = {r['int8_speedup']:.2f}; top-1 "
+        f"agreement {r['int8_top1_agreement']:.3f} on {r['int8_agreement_windows']} held-out ESC-50 windows "
+        f"(max |fp32 - int8| {r['int8_max_abs_diff']:.3f})",
+        f"  {r['members']} networks in one graph / {r['members']} sessions = {r['merged_over_k_sessions']:.2f}",
+        f"  members that fit {r['test_windows']} windows in {r['budget_min']:g} min on this machine "
+        f"({r['precision']}, shared front-end, 90 % of the budget): {r['members_that_fit']}",
+        f"  peak RSS: {r['peak_rss_mb']:.0f} MB"])
+
+
+__all__ = ["bench_ensemble", "report"]
