@@ -1,9 +1,10 @@
 """`python -m kit bench inference --members N [--precision int8]`: an ensemble of N same-architecture members
 (random weights, seeds 0..N-1) on a `--minutes` soundscape tiled from field/field_1min.ogg, ONNX Runtime.
 
-Measured in one run, in rounds (each round: shared, separate, one member; medians of rounds):
-- end to end (predict_soundscapes: decode + features + networks), the shared front-end against the separate
-  (member-by-member) path on the same loaded members, as member-windows per second;
+Measured in one run, in rounds (medians of rounds), on the same loaded members:
+- end to end (predict_soundscapes: decode + features + networks), as member-windows per second: the shared
+  front-end (one decode, features once per group) against the separate path (each member alone: decode,
+  features, network), and against one decode with a front-end per member (`shared=False`, kit predict before);
 - network only on the same feature batches: int8 against fp32 (member 0; round by round), and K networks merged
   in one graph against K sessions ("folds in one graph");
 - int8 top-1 agreement with fp32 on held-out real windows (ESC-50 clips; calibration: the field recordings);
@@ -28,18 +29,29 @@ def _members(ckpts: list, precision: str, calibration: list) -> tuple:
 
 
 def _end_to_end(members: list, sound: Path, rounds: int) -> dict:
-    """Seconds of each path per round (medians), and the window count."""
+    """Seconds per round (medians of rounds) of: "shared" (one decode, one front-end per group, every member's
+    network), "separate" (each member alone: its own decode, front-end and network, one after the other; "one"
+    is the first of them) and "today" (one decode, each member its own front-end: kit predict before the shared
+    front-end); and the window count."""
     from kit.infer import predict_soundscapes
 
-    runs = {"shared": (members, True), "separate": (members, False), "one": (members[:1], True)}
     predict_soundscapes(members[:1], sound, device="cpu")  # warm-up
-    seconds: dict = {name: [] for name in runs}
+    seconds: dict = {"shared": [], "separate": [], "one": [], "today": []}
     windows = 0
     for _ in range(rounds):
-        for name, (chosen, shared) in runs.items():
+        start = time.perf_counter()
+        windows = len(predict_soundscapes(members, sound, device="cpu"))
+        seconds["shared"].append(time.perf_counter() - start)
+        alone = []
+        for member in members:
             start = time.perf_counter()
-            windows = len(predict_soundscapes(chosen, sound, device="cpu", shared=shared))
-            seconds[name].append(time.perf_counter() - start)
+            predict_soundscapes([member], sound, device="cpu")
+            alone.append(time.perf_counter() - start)
+        seconds["separate"].append(sum(alone))
+        seconds["one"].append(alone[0])
+        start = time.perf_counter()
+        predict_soundscapes(members, sound, device="cpu", shared=False)
+        seconds["today"].append(time.perf_counter() - start)
     return {name: statistics.median(s) for name, s in seconds.items()} | {"windows": windows}
 
 
@@ -111,6 +123,8 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
         r["shared_member_windows_per_s"] = e2e["windows"] * members / e2e["shared"]
         r["separate_member_windows_per_s"] = e2e["windows"] * members / e2e["separate"]
         r["shared_over_separate"] = e2e["separate"] / e2e["shared"]
+        r["today_member_windows_per_s"] = e2e["windows"] * members / e2e["today"]
+        r["shared_over_today"] = e2e["today"] / e2e["shared"]
         r["fixed_s_per_window"], r["member_s_per_window"] = split_costs(e2e["one"], e2e["shared"], members,
                                                                         e2e["windows"])
         r["members_that_fit"] = members_that_fit(r["fixed_s_per_window"], r["member_s_per_window"], test_windows,
@@ -135,7 +149,9 @@ def report(r: dict) -> str:
         f"{r['minutes']:g}-min soundscape ({r['windows']} windows), batch {r['batch_size']}; members loaded in "
         f"{r['load_s']:.1f} s",
         f"  end to end, member-windows/s: shared front-end {r['shared_member_windows_per_s']:.1f}, separate "
-        f"{r['separate_member_windows_per_s']:.1f}: shared / separate = {r['shared_over_separate']:.2f}",
+        f"{r['separate_member_windows_per_s']:.1f} (each member alone): shared / separate = "
+        f"{r['shared_over_separate']:.2f}; one decode + a front-end per member (kit predict before) "
+        f"{r['today_member_windows_per_s']:.1f}: shared / that = {r['shared_over_today']:.2f}",
         f"  cost per window: {1e3 * r['fixed_s_per_window']:.2f} ms decode + front-end, "
         f"{1e3 * r['member_s_per_window']:.2f} ms per member",
         f"  network only (member 0): fp32 {r['fp32_network_windows_per_s']:.1f}, int8 "

@@ -201,13 +201,15 @@ def cli(argv) -> int:
     parser.add_argument("--test-windows", type=int, default=52_800, help="with --members: test size (default: "
                                                                          "2024's 52,800 windows)")
     parser.add_argument("--budget-min", type=float, default=90.0, help="with --members: time budget (default 90)")
+    parser.add_argument("--rounds", type=int, default=2, help="with --members: end-to-end rounds (default 2)")
     args = parser.parse_args(argv)
     if args.members:
         from kit.bench.ensemble import bench_ensemble, report
 
         results = bench_ensemble(args.data, args.backbone, args.members, args.minutes, args.precision,
                                  args.batch_size, sets=args.set, test_windows=args.test_windows,
-                                 budget_min=args.budget_min, model_batches=min(args.model_batches, 2))
+                                 budget_min=args.budget_min, rounds=args.rounds,
+                                 model_batches=min(args.model_batches, 2))
         print(report(results))
     else:
         results = bench_inference(args.data, args.backbone, args.minutes, args.batch_size, args.model_batches,
