@@ -155,7 +155,8 @@ def test_bad_int8_files_and_empty_calibration(ckpts, int8_file, tmp_path):
     assert not out.exists() and not list(tmp_path.glob(".empty.int8.onnx*"))  # nothing half-written
 
 
-def test_members_that_fit_and_the_estimate(ckpts, sound):
+def test_members_that_fit_and_the_estimate(ckpts, sound, comp, tmp_path, capsys):
+    from kit.cli import main
     from kit.infer import estimate_members, members_that_fit, split_costs
 
     assert members_that_fit(0.01, 0.02, test_windows=1000, budget_s=100, safety=0.9) == 4
@@ -166,6 +167,11 @@ def test_members_that_fit_and_the_estimate(ckpts, sound):
     assert est.probe_windows == 2 and est.member_s_per_window > 0 and est.fixed_s_per_window >= 0
     expected = members_that_fit(est.fixed_s_per_window, est.member_s_per_window, 60, 60.0)
     assert est.members_that_fit == expected >= 1
+    # predict --fit-members: a test far too big for the budget keeps the first member only
+    assert main(["predict", "--checkpoint", str(ckpts[0]), "--checkpoint", str(ckpts[1]), "--data", str(comp),
+                 "--out", str(tmp_path / "fit.csv"), "--fit-members", "--test-windows", "10000000", "--budget-min",
+                 "1", "--device", "cpu"]) == 0
+    assert "using 1 of 2" in capsys.readouterr().out and len(pd.read_csv(tmp_path / "fit.csv")) == 4
 
 
 def test_ensemble_benchmark_writes_its_keys(shared_data, tmp_path):

@@ -30,6 +30,7 @@ class Member:
     labels: list
     frontend: Optional[object] = None   # (x, valid) -> features when the model takes precomputed features
     active: bool = True
+    labels_noted: bool = False          # the ensemble's label differences were already reported
 
     @classmethod
     def from_model(cls, model, config: Config, labels, device="cpu", path: str = "<memory>") -> "Member":
@@ -75,8 +76,7 @@ def load_members(checkpoints, device, runtime: str = "torch", shared: bool = Tru
         if m.config.audio.window_s != first.config.audio.window_s:
             raise CheckpointError(f"{m.path}: window_s={m.config.audio.window_s} differs from {first.path}'s "
                                   f"{first.config.audio.window_s}; the scoring window must be the same")
-    if not all(isinstance(item, Member) for item in checkpoints):  # said once, when the checkpoints are loaded
-        _note_label_differences(members)
+    _note_label_differences(members)
     return members
 
 
@@ -111,7 +111,12 @@ def union_labels(members: list) -> list:
 
 
 def _note_label_differences(members: list) -> None:
-    """One warning when the members' label lists differ (they are aligned by name, not refused)."""
+    """One warning when the members' label lists differ (they are aligned by name, not refused); said once per
+    ensemble (predict_competition hands its loaded members on to predict_soundscapes)."""
+    if all(m.labels_noted for m in members):
+        return
+    for m in members:
+        m.labels_noted = True
     labels = union_labels(members)
     lacking = [(m, [lab for lab in labels if lab not in set(m.labels)]) for m in members]
     lacking = [(m, missing) for m, missing in lacking if missing]

@@ -4,10 +4,11 @@ Each soundscape is cut into windows by kit.audio.iter_windows with the audio con
 checkpoint* (the submission path declares no preprocessing). Decoding overlaps the model (a background
 thread) or, on a CPU the model fills, gets its own phase on every core (kit.audio.streaming); windows are
 batched across files; memory holds a few batches, never a whole soundscape's spectrograms. Members (torch or
-ONNX Runtime) live in kit.infer.members. Several checkpoints form an ensemble (same labels; probabilities
-averaged); members whose audio configs differ each get their own window stream. Optional test-time augmentation (`tta=shift`: average
-with the window circularly shifted by half its length) and smoothing across neighbouring windows
-(`smooth_weights`) are InferConfig flags. A time-budget guard drops TTA, then ensemble members, when the
+ONNX Runtime, fp32 or int8) live in kit.infer.members. Several checkpoints form an ensemble (probabilities
+averaged per label; label lists aligned by name): each soundscape is decoded once per audio config, and the
+members of one audio + feature config share one front-end per batch. Optional test-time augmentation
+(`tta=shift`: average with the window circularly shifted by half its length) and smoothing across neighbouring
+windows (`smooth_weights`) are InferConfig flags. A time-budget guard drops TTA, then ensemble members, when the
 measured rate says they will not fit; rows it cannot compute get `fallback_prob` and a warning.
 """
 from __future__ import annotations
@@ -320,11 +321,26 @@ def cli(argv) -> int:
                              "export --precision int8, else quantized on load on windows of the soundscapes)")
     parser.add_argument("--separate", action="store_true", help="each member computes its own front-end (the "
                                                                 "member-by-member path; default: shared per group)")
+    parser.add_argument("--fit-members", action="store_true",
+                        help="measure the members on a minute of the test soundscapes first and keep the first M that "
+                             "fit --test-windows windows in --budget-min (kit.infer.estimate_members)")
+    parser.add_argument("--test-windows", type=int, default=52_800,
+                        help="with --fit-members: the test's windows (default: BirdCLEF 2024's 52,800)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override an InferConfig key: " + ", ".join(f.name for f in
                                                                          fields(InferConfig)))
     args = parser.parse_args(argv)
     infer = infer_config_from(load_checkpoint(args.checkpoint[0]).config.infer, args.set)
+    if args.fit_members:
+        from kit.infer.fit import estimate_members
+
+        est = estimate_members(args.checkpoint, Path(args.data) / "test_soundscapes", args.budget_min,
+                               args.test_windows, args.runtime, args.precision, probe_s=60.0)
+        keep = max(1, min(len(args.checkpoint), est.members_that_fit))
+        print(f"members that fit {args.test_windows} windows in {args.budget_min:g} min here: "
+              f"{est.members_that_fit} ({1e3 * est.fixed_s_per_window:.2f} ms per window decode + front-end, "
+              f"{1e3 * est.member_s_per_window:.2f} ms per member); using {keep} of {len(args.checkpoint)}")
+        args.checkpoint = args.checkpoint[:keep]
     frame = predict_competition(args.checkpoint, args.data, args.out, args.budget_min, infer, args.device,
                                 runtime=args.runtime, shared=not args.separate, precision=args.precision)
     shape = "row_id,target" if list(frame.columns) == ["row_id", "target"] else f"{len(frame.columns) - 1} labels"
