@@ -7,7 +7,8 @@ Measured in one run, in rounds (medians of rounds), on the same loaded members:
   features, network), and against one decode with a front-end per member (`shared=False`, kit predict before);
 - network only on the same feature batches: int8 against fp32 (member 0; round by round), and K networks merged
   in one graph against K sessions ("folds in one graph");
-- int8 top-1 agreement with fp32 on held-out real windows (ESC-50 clips; calibration: the field recordings);
+- int8 top-1 agreement with fp32 on held-out real windows (ESC-50 clips; calibration: the field recordings; the
+  members' BatchNorm statistics are re-estimated on field windows so that their outputs depend on the input);
 - how many members of this kind fit `--test-windows` windows in `--budget-min` minutes (kit.infer.fit).
 """
 from __future__ import annotations
@@ -18,6 +19,43 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from kit.config import Config
+
+
+def member_checkpoint(backbone: str, num_classes: int, path: Path, sets: list, seed: int, waves: np.ndarray) -> Path:
+    """A random-weight member (seed) whose BatchNorm statistics are re-estimated on real windows `waves` (B,
+    samples): with the initial statistics (mean 0, variance 1) a random network's activations drift layer by
+    layer and its top-1 is the same label for every input, which would make int8's agreement trivially 1."""
+    import torch
+
+    from kit.checkpoint import Checkpoint, save_checkpoint
+    from kit.models import count_parameters, create_model
+
+    torch.manual_seed(seed)
+    config = Config().override([f"backbone={backbone}"] + list(sets))
+    model = create_model(config, num_classes, pretrained=False)
+    print(f"model: {backbone}, {count_parameters(model) / 1e6:.2f} M parameters, {num_classes} classes, seed {seed}")
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches below
+    model.train()
+    with torch.no_grad():
+        for i in range(0, len(waves), 16):
+            if len(waves[i:i + 16]) > 1:
+                model(torch.from_numpy(waves[i:i + 16]))
+    return save_checkpoint(path, Checkpoint(config=config, labels=[f"c{i}" for i in range(num_classes)],
+                                            state_dict=model.eval().state_dict()))
+
+
+def _bn_windows(data_dir: Path, audio, n: int = 48) -> np.ndarray:
+    """Windows of the field recordings (the calibration audio) for the BatchNorm statistics."""
+    from kit.audio import iter_windows
+    from kit.export import audio_sources
+
+    waves = [b.crops for path in audio_sources([data_dir / "field"]) for b in iter_windows(path, audio, 16)]
+    return np.concatenate(waves)[:n]
 
 
 def _members(ckpts: list, precision: str, calibration: list) -> tuple:
@@ -88,7 +126,8 @@ def _agreement(fp32, int8, config, holdout_files: list, windows: int) -> dict:
     feats = window_features(config, holdout_files, windows)
     a, b = in_runs(fp32.run, feats), in_runs(int8.run, feats)
     return {"int8_top1_agreement": top1_agreement(a, b), "int8_agreement_windows": len(feats),
-            "int8_max_abs_diff": float(np.abs(a - b).max())}
+            "int8_max_abs_diff": float(np.abs(a - b).max()),
+            "fp32_top1_classes": int(len(np.unique(a.argmax(axis=1))))}  # 1: the agreement is trivially high
 
 
 def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4, minutes: float = 10.0,
@@ -97,7 +136,7 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
                    holdout_windows: int = 96) -> dict:
     import torch
 
-    from kit.bench.inference import _make_checkpoint, _peak_rss_mb, tile_soundscape
+    from kit.bench.inference import _peak_rss_mb, tile_soundscape
     from kit.infer import members_that_fit, split_costs
     from kit.utils import tune_malloc
 
@@ -112,11 +151,10 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
     with tempfile.TemporaryDirectory(prefix="kit-bench-ens-") as tmp_name:
         tmp = Path(tmp_name)
         sound = tile_soundscape(data_dir / "field" / "field_1min.ogg", minutes, tmp / "soundscape.ogg")
-        ckpts = []
-        for seed in range(members):
-            torch.manual_seed(seed)
-            ckpts.append(_make_checkpoint(backbone, num_classes, tmp / f"m{seed}.ckpt",
-                                          list(sets) + [f"infer_batch_size={batch_size}"]))
+        sets = list(sets) + [f"backbone={backbone}", f"infer_batch_size={batch_size}"]
+        waves = _bn_windows(data_dir, Config().override(sets).audio)
+        ckpts = [member_checkpoint(backbone, num_classes, tmp / f"m{seed}.ckpt", sets, seed, waves)
+                 for seed in range(members)]
         loaded, r["load_s"] = _members(ckpts, precision, calibration)
         e2e = _end_to_end(loaded, sound, rounds)
         r["windows"] = e2e["windows"]
@@ -157,7 +195,8 @@ def report(r: dict) -> str:
         f"  network only (member 0): fp32 {r['fp32_network_windows_per_s']:.1f}, int8 "
         f"{r['int8_network_windows_per_s']:.1f} windows/s: int8 / fp32 = {r['int8_speedup']:.2f}; top-1 "
         f"agreement {r['int8_top1_agreement']:.3f} on {r['int8_agreement_windows']} held-out ESC-50 windows "
-        f"(max |fp32 - int8| {r['int8_max_abs_diff']:.3f})",
+        f"(max |fp32 - int8| {r['int8_max_abs_diff']:.3f}; fp32's top-1 takes {r['fp32_top1_classes']} distinct "
+        f"label(s) there)",
         f"  {r['members']} networks in one graph / {r['members']} sessions = {r['merged_over_k_sessions']:.2f}",
         f"  members that fit {r['test_windows']} windows in {r['budget_min']:g} min on this machine "
         f"({r['precision']}, shared front-end, 90 % of the budget): {r['members_that_fit']}",
