@@ -134,7 +134,9 @@ def test_int8_agreement_below_the_bar_warns(ckpts, shared_data, tmp_path, monkey
         export_int8(ckpts[0], tmp_path / "w.int8.onnx", [shared_data / "field" / "aru_1.ogg"], 2)
 
 
-def test_bad_int8_files_and_empty_calibration(ckpts, int8_file, tmp_path):
+def test_bad_int8_files_and_empty_calibration(ckpts, int8_file, comp, tmp_path, capsys):
+    from badfiles import assert_cli_error
+
     from kit.checkpoint import load_checkpoint
     from kit.export import Int8Error, export_int8, load_int8
 
@@ -143,6 +145,14 @@ def test_bad_int8_files_and_empty_calibration(ckpts, int8_file, tmp_path):
     corrupt.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     with pytest.raises(Int8Error, match=r"corrupt.int8.onnx: not a readable ONNX model"):
         load_int8(corrupt, ckpts[0], load_checkpoint(ckpts[0]))
+    beside = ckpts[2].with_suffix(".int8.onnx")  # what predict --precision int8 finds beside m2.ckpt
+    beside.write_bytes(b"not onnx at all")
+    try:
+        assert_cli_error(["predict", "--checkpoint", ckpts[2], "--data", comp, "--out", tmp_path / "x.csv",
+                          "--precision", "int8"], capsys, "m2.int8.onnx", "not a readable ONNX model")
+    finally:
+        beside.unlink()
+    assert not (tmp_path / "x.csv").exists()
     with pytest.raises(Int8Error, match=r"m0.int8.onnx: quantized from another checkpoint than .*m1.ckpt"):
         load_int8(path, ckpts[1], load_checkpoint(ckpts[1]))  # another fold: same labels, other weights
     with pytest.raises(Int8Error, match=r"m0.int8.onnx: its 3 labels are not .*m3.ckpt's"):
@@ -153,6 +163,9 @@ def test_bad_int8_files_and_empty_calibration(ckpts, int8_file, tmp_path):
         with pytest.raises(Int8Error, match="empty.int8.onnx .*the calibration set is empty"):
             export_int8(ckpts[0], out, calibration, 4)
     assert not out.exists() and not list(tmp_path.glob(".empty.int8.onnx*"))  # nothing half-written
+    assert_cli_error(["export", "--checkpoint", ckpts[0], "--out", out, "--precision", "int8"], capsys,
+                     "empty.int8.onnx", "calibration set is empty", "--calibrate")
+    assert not out.exists()
 
 
 def test_members_that_fit_and_the_estimate(ckpts, sound, comp, tmp_path, capsys):

@@ -26,7 +26,8 @@ from kit.config import Config
 def member_checkpoint(backbone: str, num_classes: int, path: Path, sets: list, seed: int, waves: np.ndarray) -> Path:
     """A random-weight member (seed) whose BatchNorm statistics are re-estimated on real windows `waves` (B,
     samples): with the initial statistics (mean 0, variance 1) a random network's activations drift layer by
-    layer and its top-1 is the same label for every input, which would make int8's agreement trivially 1."""
+    layer and its top-1 is the same label for every input, which would make int8's agreement trivially 1.
+    With `--set pretrained_path=...` the member has those weights, statistics included."""
     import torch
 
     from kit.checkpoint import Checkpoint, save_checkpoint
@@ -34,8 +35,11 @@ def member_checkpoint(backbone: str, num_classes: int, path: Path, sets: list, s
 
     torch.manual_seed(seed)
     config = Config().override([f"backbone={backbone}"] + list(sets))
-    model = create_model(config, num_classes, pretrained=False)
+    model = create_model(config, num_classes)  # random weights, or config.model.pretrained_path's (--set)
     print(f"model: {backbone}, {count_parameters(model) / 1e6:.2f} M parameters, {num_classes} classes, seed {seed}")
+    if config.model.pretrained_path:  # real weights: their own statistics
+        return save_checkpoint(path, Checkpoint(config=config, labels=[f"c{i}" for i in range(num_classes)],
+                                                state_dict=model.state_dict()))
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     for m in norms:
         m.reset_running_stats()

@@ -180,8 +180,11 @@ def onnx_member(checkpoint, precision: str = "fp32", calibration=(), frontends=N
     from kit.checkpoint import load_checkpoint
     from kit.export.onnx import OnnxFrontend, OnnxNetwork, export_parts
 
-    config = load_checkpoint(checkpoint).config.for_inference()
+    loaded = load_checkpoint(checkpoint)
+    config = loaded.config.for_inference()
     key = (config.audio, config.features)
+    existing = int8_path_for(checkpoint)
+    int8 = load_int8(existing, checkpoint, loaded) if precision == "int8" and existing.is_file() else None
     frontends = {} if frontends is None else frontends
     with tempfile.TemporaryDirectory(prefix="kit-onnx-") as tmp_name:
         tmp = Path(tmp_name)
@@ -192,9 +195,8 @@ def onnx_member(checkpoint, precision: str = "fp32", calibration=(), frontends=N
         frontend = frontends[key]
         if precision == "fp32":
             return frontend, OnnxNetwork(parts["network"]), ckpt
-        existing = int8_path_for(checkpoint)
-        if existing.is_file():
-            return frontend, load_int8(existing, checkpoint, ckpt), ckpt
+        if int8 is not None:  # checked before any export: a bad file fails fast, naming itself
+            return frontend, int8, ckpt
         files = audio_sources(calibration)
         feats = window_features(ckpt.config, files, CALIB_WINDOWS)
         where = f"{checkpoint} (no {existing.name} beside it; calibration audio: {len(files)} file(s))"
