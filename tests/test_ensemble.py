@@ -123,6 +123,10 @@ def test_int8_export_and_predict_round_trip(ckpts, int8_file, comp, tmp_path):
     assert q.row_id.tolist() == fp32.row_id.tolist() and len(q) == 4
     diff = np.abs(_values(q, ["a", "b", "c"]) - _values(fp32, ["a", "b", "c"])).max()
     assert 0 < diff < 0.2  # int8, not the fp32 graph; close to it
+    from kit.export import make_bundle
+
+    bundled = make_bundle([ckpts[0]], tmp_path / "bundle")["checkpoints"][0]
+    assert bundled.with_suffix(".int8.onnx").read_bytes() == path.read_bytes()  # the int8 file travels along
 
 
 def test_int8_agreement_below_the_bar_warns(ckpts, shared_data, tmp_path, monkeypatch):
