@@ -268,7 +268,10 @@ def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0
     labels = longform.scored_birds(data_dir) if is_long else list(sample.labels)
     device = pick_device(device) if isinstance(device, str) else device
     files = _list_files(data_dir / "test_soundscapes")
-    members = load_members(checkpoints, device, runtime, shared, precision, files[:8])
+    if files:
+        members = load_members(checkpoints, device, runtime, shared, precision, files[:8])
+    else:  # only the InferConfig is needed (and an int8 member would have nothing to calibrate on)
+        members = load_members(checkpoints, device)
     infer = infer or members[0].config.infer
     if not files:
         warnings.warn(f"{data_dir / 'test_soundscapes'} is empty or missing: writing sample_submission's "
