@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import infer_helpers as H  # noqa: E402
+from kit.config import InferConfig  # noqa: E402
 from kit.infer.predict import predict_soundscapes  # noqa: E402
 
 
@@ -55,6 +56,9 @@ def test_shared_frontend_equals_member_by_member_torch(ckpts, sound):
     assert np.abs(_values(shared, ["c"]) - np.mean([_values(f, ["c"]) for f in alone[:3]], axis=0)).max() <= 1e-5
     assert np.abs(_values(shared, ["d"]) - _values(alone[3], ["d"])).max() <= 1e-5
     assert np.abs(_values(alone[0], ["a"]) - _values(alone[1], ["a"])).max() > 1e-4  # members differ
+    tta = InferConfig(tta="shift")  # both views' features are shared too
+    assert np.abs(_values(predict_soundscapes(members, sound, tta, device="cpu"), cols)
+                  - _values(predict_soundscapes(members, sound, tta, device="cpu", shared=False), cols)).max() <= 1e-5
     groups = Runner(members[:3], 4, "cpu").groups()  # m0 + m1 share a front-end; m2's has other mels
     assert [[m.path for m in g] for g in groups] == [[str(ckpts[0]), str(ckpts[1])], [str(ckpts[2])]]
     assert len(Runner(members[:3], 4, "cpu", shared=False).groups()) == 3
