@@ -226,7 +226,8 @@ def export_int8(checkpoint, out_path, calibration, calib_windows: int = 128, com
                   "max_abs_diff": float(np.abs(fp32(feats) - int8(feats)).max())}
         if competition is not None:
             report.update(competition_delta(ckpt, fp32, int8, competition))
-    agreement = report["top1_agreement_holdout"] or report["top1_agreement_calibration"]
+    hold_agreement = report["top1_agreement_holdout"]
+    agreement = report["top1_agreement_calibration"] if hold_agreement is None else hold_agreement
     report["top1_agreement"] = agreement
     if agreement < AGREEMENT_WARN:
         warnings.warn(f"{out_path}: int8 top-1 agreement with float32 is {agreement:.3f} < {AGREEMENT_WARN}: "
