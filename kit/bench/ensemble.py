@@ -140,6 +140,7 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
                    holdout_windows: int = 96) -> dict:
     import torch
 
+    from kit.audio import iter_windows
     from kit.bench.inference import _peak_rss_mb, tile_soundscape
     from kit.infer import members_that_fit, split_costs
     from kit.utils import tune_malloc
@@ -171,8 +172,6 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
                                                                         e2e["windows"])
         r["members_that_fit"] = members_that_fit(r["fixed_s_per_window"], r["member_s_per_window"], test_windows,
                                                  budget_min * 60)
-        from kit.audio import iter_windows
-
         wave_batches = [b for _, b in zip(range(model_batches), iter_windows(sound, loaded[0].config.audio,
                                                                              batch_size))]
         with torch.inference_mode():
