@@ -137,7 +137,7 @@ def test_predict_with_onnx_runtime_matches_torch(shared_data, tmp_path):
     assert torch_sub.row_id.tolist() == onnx_sub.row_id.tolist() and len(torch_sub) == 15
     np.testing.assert_allclose(onnx_sub[["a", "b", "c"]].to_numpy(), torch_sub[["a", "b", "c"]].to_numpy(),
                                atol=1e-5)
-    assert type(load_members([ckpt], "cpu", "onnx")[0].model).__name__ == "OnnxModel"
+    assert type(load_members([ckpt], "cpu", "onnx", shared=False)[0].model).__name__ == "OnnxModel"
 
     mirrored = H.tiny_checkpoint(tmp_path / "mirror.ckpt", sets=["pad_mode=mirror", "mirror_placement=spectrogram"])
     with pytest.warns(UserWarning, match="does not export to ONNX; this member runs on torch"):

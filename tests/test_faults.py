@@ -191,13 +191,20 @@ def test_out_of_memory_at_batch_one_is_raised(tmp_path):
                                       device="cpu")
 
 
-def test_ensemble_members_with_other_labels_refused(tmp_path):
+def test_ensemble_members_with_other_labels_are_aligned_by_name(tmp_path):
+    import numpy as np
+
     import kit.infer.predict as inference
 
     folder = _soundscapes(tmp_path / "test", names=("s1.ogg",), seconds=5.0)
     members = [B.tiny_member(("a", "b", "c")), B.tiny_member(("a", "c", "b"), seed=1)]
-    with pytest.raises(CheckpointError, match="labels differ"):
-        inference.predict_soundscapes(members, folder, device="cpu")
+    with pytest.warns(UserWarning, match="label lists differ.*tiny-1 orders them differently") as caught:
+        both = inference.predict_soundscapes(members, folder, device="cpu")
+    assert sum("label lists differ" in str(w.message) for w in caught) == 1  # said once
+    one, other = (inference.predict_soundscapes([m], folder, device="cpu") for m in members)
+    assert list(both.columns) == ["row_id", "a", "b", "c"]
+    for label in "abc":  # each label is the mean of the members' own column of that name
+        assert np.allclose(both[label], (one[label] + other[label]) / 2, atol=1e-6)
 
 
 # ---- training killed with SIGKILL ---------------------------------------------------------------------

@@ -154,7 +154,7 @@ def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float 
         results["peak_rss_mb"] = _peak_rss_mb()
         model_rates += _round_rates({"m": eager}, batches, rounds=3)["m"]  # before and after
         results["model_only_wps"] = float(np.median(model_rates))
-        onnx_member = load_members([ckpt], "cpu", runtime="onnx")[0]
+        onnx_member = load_members([ckpt], "cpu", runtime="onnx", shared=False)[0]  # the waveform graph
         _end_to_end(onnx_member, sound, results, "onnx_")
         _eager_and_onnx(onnx_member, member, batches, results)
     results["e2e_over_model"] = results["end_to_end_wps"] / results["model_only_wps"]
@@ -194,10 +194,27 @@ def cli(argv) -> int:
     parser.add_argument("--model-batches", type=int, default=4, help="batches timed for model-only and ONNX")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra config overrides")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--members", type=int, help="an ensemble of N members (ONNX Runtime): shared front-end vs "
+                                                    "separate, int8 vs fp32, members that fit (kit.bench.ensemble)")
+    parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32", help="with --members: the "
+                                                                                     "members' networks")
+    parser.add_argument("--test-windows", type=int, default=52_800, help="with --members: test size (default: "
+                                                                         "2024's 52,800 windows)")
+    parser.add_argument("--budget-min", type=float, default=90.0, help="with --members: time budget (default 90)")
+    parser.add_argument("--rounds", type=int, default=2, help="with --members: end-to-end rounds (default 2)")
     args = parser.parse_args(argv)
-    results = bench_inference(args.data, args.backbone, args.minutes, args.batch_size, args.model_batches,
-                              sets=args.set)
-    print(_report(results))
+    if args.members:
+        from kit.bench.ensemble import bench_ensemble, report
+
+        results = bench_ensemble(args.data, args.backbone, args.members, args.minutes, args.precision,
+                                 args.batch_size, sets=args.set, test_windows=args.test_windows,
+                                 budget_min=args.budget_min, rounds=args.rounds,
+                                 model_batches=min(args.model_batches, 2))
+        print(report(results))
+    else:
+        results = bench_inference(args.data, args.backbone, args.minutes, args.batch_size, args.model_batches,
+                                  sets=args.set)
+        print(_report(results))
     if args.json:
         from kit.utils import atomic_write_text
 

@@ -4,7 +4,7 @@
 
 Layout:
     OUT/dataset/kit/...               copy of the kit package (no __pycache__, no credentials)
-    OUT/dataset/checkpoints/*.ckpt
+    OUT/dataset/checkpoints/*.ckpt (and each one's *.int8.onnx when kit export --precision int8 wrote one)
     OUT/dataset/dataset-metadata.json
     OUT/kernel/submit.ipynb           notebooks/submit.ipynb (adds the dataset folder to sys.path)
     OUT/kernel/kernel-metadata.json   internet off, the dataset and the competition attached
@@ -66,6 +66,7 @@ def check_no_credentials(folder) -> None:
 
 def _copy_checkpoints(checkpoints, folder: Path) -> list:
     from kit.checkpoint import load_checkpoint
+    from kit.export.quantize import int8_path_for
 
     for ckpt in map(Path, checkpoints):  # refuse a corrupt or foreign-version checkpoint now, not on Kaggle
         load_checkpoint(ckpt)
@@ -76,6 +77,9 @@ def _copy_checkpoints(checkpoints, folder: Path) -> list:
     for i, ckpt in enumerate(map(Path, checkpoints)):
         name = ckpt.name if ckpt.name not in names else f"{i}_{ckpt.name}"
         shutil.copy2(ckpt, folder / name)
+        int8 = int8_path_for(ckpt)  # its int8 network (kit export --precision int8) travels with it
+        if int8.is_file():
+            shutil.copy2(int8, int8_path_for(folder / name))
         names.append(name)
     return names
 

@@ -9,6 +9,7 @@ one flat graph instead.
 OpenVINO is used when that package is installed (it is optional).
 
     python -m kit export --checkpoint best.ckpt --out model.onnx [--openvino] [--check AUDIO] [--no-frontend-loop]
+    python -m kit export --checkpoint best.ckpt --out best.int8.onnx --precision int8 --calibrate AUDIO_OR_DIR
 """
 from __future__ import annotations
 
@@ -126,43 +127,72 @@ def export_onnx(checkpoint, out_path, batch_size: int = 2, stft: str = "auto", f
     stft: "fft", "onnx" (ONNX's STFT operator), "dft" (conv1d), or "auto" (fft, falling back to dft).
     frontend_loop: run the front-end one window at a time inside the graph (faster on CPUs); False traces the
     whole model on the batch at once."""
-    if stft == "auto":
-        try:
-            return export_onnx(checkpoint, out_path, batch_size, "fft", frontend_loop)
-        except Exception as exc:  # an exporter too old for the ops used
-            warnings.warn(f"factorized-FFT front-end did not export ({type(exc).__name__}: {exc}); using the DFT "
-                          f"conv1d")
-            return export_onnx(checkpoint, out_path, batch_size, "dft", frontend_loop)
     import tempfile
 
-    from kit.features import mel_step_of
     from kit.utils import atomic_write_bytes
 
-    wrapper, ckpt = waveform_model(checkpoint)
-    example = torch.zeros(batch_size, ckpt.config.audio.crop_samples)
-    with tempfile.TemporaryDirectory(prefix="kit-export-") as tmp_name, mel_step_of(wrapper, stft):
+    with tempfile.TemporaryDirectory(prefix="kit-export-") as tmp_name:
         tmp = Path(tmp_name)
         if not frontend_loop:
-            data = _trace(wrapper, example, tmp / "m.onnx", "waveform", "probabilities").read_bytes()
+            data = _with_stft(stft, lambda s: _export_flat(checkpoint, tmp, batch_size, s)).read_bytes()
         else:
             import onnx
 
-            frontend = (wrapper.frontend or wrapper.model.frontend).eval()  # (batch, samples) -> features
-            with torch.no_grad():
-                feats = frontend(example[:1])
-            saved, wrapper.model.frontend = wrapper.model.frontend, None
-            try:
-                net = _trace(FeaturesToProbs(wrapper.model).eval(), feats.expand(batch_size, *feats.shape[1:]),
-                             tmp / "net.onnx", "features", "probabilities")
-            finally:
-                wrapper.model.frontend = saved
-            fe = _trace(frontend, example[:1], tmp / "fe.onnx", "waveform", "features")
-            model = per_window_frontend(onnx.load(str(fe)), onnx.load(str(net)))
-            model.graph.output[0].type.tensor_type.shape.dim[1].dim_value = len(ckpt.labels)
+            parts = export_parts(checkpoint, tmp, batch_size, stft)
+            model = per_window_frontend(onnx.load(str(parts["frontend"])), onnx.load(str(parts["network"])))
+            model.graph.output[0].type.tensor_type.shape.dim[1].dim_value = len(parts["checkpoint"].labels)
             onnx.checker.check_model(model)
             data = model.SerializeToString()
         atomic_write_bytes(out_path, data)
     return Path(out_path)
+
+
+def _with_stft(stft: str, export):
+    """export(stft) with stft="auto" meaning fft, falling back to the DFT conv1d on an exporter too old."""
+    if stft != "auto":
+        return export(stft)
+    try:
+        return export("fft")
+    except Exception as exc:  # an exporter too old for the ops used
+        warnings.warn(f"factorized-FFT front-end did not export ({type(exc).__name__}: {exc}); using the DFT conv1d")
+        return export("dft")
+
+
+def _export_flat(checkpoint, folder: Path, batch_size: int, stft: str) -> Path:
+    from kit.features import mel_step_of
+
+    wrapper, ckpt = waveform_model(checkpoint)
+    example = torch.zeros(batch_size, ckpt.config.audio.crop_samples)
+    with mel_step_of(wrapper, stft):
+        return _trace(wrapper, example, folder / "m.onnx", "waveform", "probabilities")
+
+
+def export_parts(checkpoint, folder, batch_size: int = 2, stft: str = "auto", frontend: bool = True) -> dict:
+    """The two graphs of a member in `folder`: {"frontend": waveform (batch, samples) -> features (batch, C, H,
+    T), "network": features -> probabilities (batch, classes), "checkpoint": the Checkpoint}. Members whose
+    audio and feature configs are equal share one front-end (kit.infer); int8 quantizes the network only.
+    frontend=False skips the front-end (its tracing is most of an export's time: ~5 s even for a tiny model)."""
+    return _with_stft(stft, lambda s: _export_parts(checkpoint, Path(folder), batch_size, s, frontend))
+
+
+def _export_parts(checkpoint, folder: Path, batch_size: int, stft: str, with_frontend: bool) -> dict:
+    from kit.features import mel_step_of
+
+    wrapper, ckpt = waveform_model(checkpoint)
+    example = torch.zeros(batch_size, ckpt.config.audio.crop_samples)
+    folder.mkdir(parents=True, exist_ok=True)
+    with mel_step_of(wrapper, stft):
+        frontend = (wrapper.frontend or wrapper.model.frontend).eval()  # (batch, samples) -> features
+        with torch.no_grad():
+            feats = frontend(example[:1])
+        saved, wrapper.model.frontend = wrapper.model.frontend, None
+        try:
+            net = _trace(FeaturesToProbs(wrapper.model).eval(), feats.expand(batch_size, *feats.shape[1:]),
+                         folder / "network.onnx", "features", "probabilities")
+        finally:
+            wrapper.model.frontend = saved
+        fe = _trace(frontend, example[:1], folder / "frontend.onnx", "waveform", "features") if with_frontend else None
+    return {"frontend": fe, "network": net, "checkpoint": ckpt}
 
 
 def onnx_session(onnx_path, threads: int = 0, spin: bool = True):
@@ -216,6 +246,37 @@ class OnnxModel:
         return torch.from_numpy(in_runs(self.run, x.reshape(x.shape[0], -1).cpu().numpy()))
 
 
+class OnnxFrontend:
+    """The front-end graph of `export_parts` as a callable for kit.infer's shared front-end: x (batch, 1, samples)
+    -> features (batch, 1, C, H, T), one window per run (its STFT stays in cache, as in the Loop graph)."""
+
+    def __init__(self, onnx_path, spin: bool = False):
+        self.session = onnx_session(onnx_path, spin=spin)
+
+    def __call__(self, x: torch.Tensor, valid_samples=None) -> torch.Tensor:
+        waves = np.ascontiguousarray(x.reshape(x.shape[0], -1).cpu().numpy(), dtype=np.float32)
+        feats = np.concatenate([self.session.run(None, {"waveform": waves[i:i + 1]})[0] for i in range(len(waves))])
+        return torch.from_numpy(feats)[:, None]
+
+
+class OnnxNetwork:
+    """The network graph of `export_parts` (fp32, or int8 from kit.export.quantize): features (batch, 1, C, H,
+    T) -> probabilities (batch, classes), `rows_per_run` rows per ONNX Runtime run."""
+
+    outputs_probabilities = True
+    takes_features = True
+
+    def __init__(self, onnx_path, spin: bool = False, session=None):
+        self.path = str(onnx_path)
+        self.session = session or onnx_session(onnx_path, spin=spin)
+        name = self.session.get_inputs()[0].name
+        self.run = lambda f: self.session.run(None, {name: f})[0]
+
+    def __call__(self, feats: torch.Tensor, valid_samples=None) -> torch.Tensor:
+        flat = feats.reshape(feats.shape[0], *feats.shape[-3:]).cpu().numpy()
+        return torch.from_numpy(in_runs(self.run, flat))
+
+
 class OpenVinoModel(OnnxModel):
     """`predict --runtime openvino`: the exported graph compiled by OpenVINO for the CPU (an optional package).
     In float32: OpenVINO's default on CPUs with bfloat16 units is bfloat16 (here 1.4x faster, probabilities
@@ -258,7 +319,8 @@ def parity(checkpoint, onnx_path, audio_path, n_windows: int = 2) -> float:
 def cli(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m kit export", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--out", required=True, help="ONNX file to write, e.g. model.onnx")
+    parser.add_argument("--out", required=True, help="ONNX file to write, e.g. model.onnx (int8: best.int8.onnx "
+                                                     "beside best.ckpt is where predict --precision int8 looks)")
     parser.add_argument("--openvino", action="store_true", help="also write OpenVINO IR (<out>.xml) if installed")
     parser.add_argument("--stft", choices=["auto", "fft", "onnx", "dft"], default="auto",
                         help="STFT in the graph: factorized FFT as matmuls, ONNX's STFT operator, a DFT conv1d, "
@@ -267,7 +329,16 @@ def cli(argv) -> int:
                         help="trace one flat graph (front-end on the whole batch) instead of running the front-end "
                              "one window at a time in an ONNX Loop (faster on CPUs)")
     parser.add_argument("--check", metavar="AUDIO", help="report max |eager - ONNX| on this recording's windows")
+    parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                        help="int8: the network only (features in), ONNX Runtime static quantization calibrated on "
+                             "--calibrate's windows; reports its top-1 agreement with fp32")
+    parser.add_argument("--calibrate", action="append", metavar="AUDIO_OR_DIR", help="int8 calibration audio")
+    parser.add_argument("--calib-windows", type=int, default=128, help="int8: calibration windows (as many held out)")
+    parser.add_argument("--competition", metavar="DIR", help="int8: also score fp32 and int8 on this "
+                                                             "mini-competition (test_soundscapes/ + solution.csv)")
     args = parser.parse_args(argv)
+    if args.precision == "int8":
+        return _cli_int8(args)
     path = export_onnx(args.checkpoint, args.out, stft=args.stft, frontend_loop=args.frontend_loop)
     print(f"wrote {path} (waveform (batch, samples) -> probabilities)")
     if args.check:
@@ -277,4 +348,20 @@ def cli(argv) -> int:
             print(f"wrote {export_openvino(path, Path(args.out).with_suffix('.xml'))}")
         except RuntimeError as exc:
             print(exc)
+    return 0
+
+
+def _cli_int8(args) -> int:
+    from kit.export.quantize import export_int8
+
+    r = export_int8(args.checkpoint, args.out, args.calibrate, args.calib_windows, args.competition)  # Int8Error:
+    #   a ValueError, printed by kit.cli as `error: ...` (exit 2)
+    hold = "-" if r["top1_agreement_holdout"] is None else f"{r['top1_agreement_holdout']:.3f}"
+    print(f"wrote {r['out']} (int8 network: features (batch, C, H, T) -> probabilities)\n"
+          f"  top-1 agreement with fp32: {hold} on {r['holdout_windows']} held-out windows, "
+          f"{r['top1_agreement_calibration']:.3f} on {r['calibration_windows']} calibration windows; "
+          f"max |fp32 - int8| = {r['max_abs_diff']:.3f}")
+    if "cmap_delta" in r:
+        print(f"  mini-competition ({r['competition_windows']} windows): padded cmAP fp32 {r['cmap_fp32']:.4f}, "
+              f"int8 {r['cmap_int8']:.4f}, delta {r['cmap_delta']:+.4f}")
     return 0

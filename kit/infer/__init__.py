@@ -4,19 +4,22 @@
 and runs them on batches of windows (TTA, batch halving on out-of-memory); `predict` streams every soundscape
 through the members (kit.audio's window streams), smooths, assembles the rows and writes the file
 (`predict_competition`, `python -m kit predict`); `budget` drops optional work when the measured rate will not
-fit the time limit; `submission` aligns labels to sample_submission.csv, validates and writes atomically;
-`longform` turns the per-window probabilities into BirdCLEF 2022's long True/False rows; `pseudo` writes
-soft labels of unlabeled soundscapes for the next training round.
+fit the time limit; `fit` estimates how many members fit a test set in a budget on this machine; `submission`
+aligns labels to sample_submission.csv, validates and writes atomically; `longform` turns the per-window
+probabilities into BirdCLEF 2022's long True/False rows; `pseudo` writes soft labels of unlabeled soundscapes
+for the next training round.
 The preprocessing always comes from the checkpoint. Imports nothing from training or the CLI.
 """
 from kit.infer.budget import BudgetGuard, BudgetPlan
+from kit.infer.fit import FitEstimate, estimate_members, members_that_fit, split_costs
 from kit.infer.longform import to_long, validate_long_submission, write_long_submission
-from kit.infer.members import Member, Runner, load_members, member_probs
+from kit.infer.members import Member, Runner, load_members, member_probs, union_labels
 from kit.infer.predict import infer_config_from, predict_competition, predict_soundscapes, smooth
 from kit.infer.pseudo import pseudo_label
 from kit.infer.submission import align_labels, empty_submission, validate_submission, write_submission
 
 __all__ = ["predict_soundscapes", "predict_competition", "infer_config_from", "smooth", "Member", "Runner",
-           "load_members", "member_probs", "BudgetGuard", "BudgetPlan", "align_labels", "empty_submission",
-           "validate_submission", "write_submission", "to_long", "validate_long_submission",
-           "write_long_submission", "pseudo_label"]
+           "load_members", "member_probs", "union_labels", "BudgetGuard", "BudgetPlan", "align_labels",
+           "empty_submission", "validate_submission", "write_submission", "to_long", "validate_long_submission",
+           "write_long_submission", "pseudo_label", "FitEstimate", "estimate_members", "members_that_fit",
+           "split_costs"]

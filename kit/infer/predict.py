@@ -4,11 +4,12 @@ Each soundscape is cut into windows by kit.audio.iter_windows with the audio con
 checkpoint* (the submission path declares no preprocessing). Decoding overlaps the model (a background
 thread) or, on a CPU the model fills, gets its own phase on every core (kit.audio.streaming); windows are
 batched across files; memory holds a few batches, never a whole soundscape's spectrograms. Members (torch or
-ONNX Runtime) live in kit.infer.members. Several checkpoints form an ensemble (same labels; probabilities
-averaged); members whose audio configs differ each get their own window stream. Optional test-time
-augmentation (`tta=shift`: average with the window circularly shifted by half its length) and smoothing across
-neighbouring windows (`smooth_weights`) are InferConfig flags. A time-budget guard drops TTA, then ensemble
-members, when the measured rate says they will not fit; rows it cannot compute get `fallback_prob` and a warning.
+ONNX Runtime, fp32 or int8) live in kit.infer.members. Several checkpoints form an ensemble (probabilities
+averaged per label; label lists aligned by name): each soundscape is decoded once per audio config, and the
+members of one audio + feature config share one front-end per batch. Optional test-time augmentation
+(`tta=shift`: average with the window circularly shifted by half its length) and smoothing across neighbouring
+windows (`smooth_weights`) are InferConfig flags. A time-budget guard drops TTA, then ensemble members, when the
+measured rate says they will not fit; rows it cannot compute get `fallback_prob` and a warning.
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ from kit.infer.members import Runner, load_members
 # ---------------------------------------------------------------------------------------------------
 @dataclass
 class _FileAcc:
-    """Per soundscape: summed member probabilities per window, how many members ran, what went wrong."""
+    """Per soundscape: summed member probabilities per window and label, how many members ran per window and
+    label (members may have different label lists), what went wrong."""
 
     path: Path
     header_windows: Optional[int]
@@ -43,16 +45,16 @@ class _FileAcc:
     counts: Optional[np.ndarray] = None
     error: Optional[str] = None
 
-    def add(self, first_row: int, probs: np.ndarray, n_members: int) -> None:
+    def add(self, first_row: int, probs: np.ndarray, counts: np.ndarray) -> None:
         end = first_row + len(probs)
         if self.sums is None:
-            self.sums, self.counts = np.zeros((0, probs.shape[1]), np.float64), np.zeros(0, np.int64)
+            self.sums, self.counts = np.zeros((0, probs.shape[1]), np.float64), np.zeros((0, probs.shape[1]), np.int64)
         if end > len(self.sums):
             grow = end - len(self.sums)
             self.sums = np.concatenate([self.sums, np.zeros((grow, probs.shape[1]))])
-            self.counts = np.concatenate([self.counts, np.zeros(grow, np.int64)])
+            self.counts = np.concatenate([self.counts, np.zeros((grow, probs.shape[1]), np.int64)])
         self.sums[first_row:end] += probs
-        self.counts[first_row:end] += n_members
+        self.counts[first_row:end] += counts
 
 
 def _run_group(index: int, plan: BudgetPlan, files: list, accs: list, guard: Optional[BudgetGuard]) -> None:
@@ -66,10 +68,10 @@ def _run_group(index: int, plan: BudgetPlan, files: list, accs: list, guard: Opt
         crops = pieces[0][2] if len(pieces) == 1 else np.concatenate([p[2] for p in pieces])
         valid = pieces[0][3] if len(pieces) == 1 else np.concatenate([p[3] for p in pieces])
         views = 2 if plan.tta == "shift" else 1
-        probs, n_members = runner(crops, valid, plan.tta)
+        probs, counts, n_members = runner(crops, valid, plan.tta)
         offset = 0
         for fi, row, piece, _ in pieces:
-            rows[fi].append((row, probs[offset:offset + len(piece)], n_members))
+            rows[fi].append((row, probs[offset:offset + len(piece)], counts))
             offset += len(piece)
         plan.done_windows[index] += len(crops)
         plan.done_units += len(crops) * n_members * views
@@ -99,8 +101,8 @@ def _run_group(index: int, plan: BudgetPlan, files: list, accs: list, guard: Opt
         stream.close()
     for fi, pieces in rows.items():
         if accs[fi].error is None:
-            for row, probs, n_members in pieces:
-                accs[fi].add(row, probs, n_members)
+            for row, probs, counts in pieces:
+                accs[fi].add(row, probs, counts)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -133,8 +135,10 @@ def _file_rows(acc: _FileAcc, default_windows: int, infer: InferConfig, n_labels
     done = np.zeros(n, dtype=bool)
     if acc.error is None and acc.sums is not None:
         m = min(n, len(acc.sums))
-        done[:m] = acc.counts[:m] > 0
-        probs[:m][done[:m]] = (acc.sums[:m][done[:m]] / acc.counts[:m][done[:m], None]).astype(np.float32)
+        counts = acc.counts[:m]
+        done[:m] = counts.max(axis=1) > 0
+        known = counts > 0  # a label no member that ran has keeps the fallback
+        probs[:m][known] = (acc.sums[:m][known] / counts[known]).astype(np.float32)
         if done.all():
             probs = smooth(probs, infer.smooth_weights)
     return probs, done
@@ -182,32 +186,39 @@ def _list_files(folder) -> list:
 
 def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None, device="auto",
                         budget_s: Optional[float] = None, clock: Callable[[], float] = time.monotonic,
-                        runtime: str = "torch"):
-    """DataFrame of row_id + one probability column per label of the first checkpoint.
+                        runtime: str = "torch", shared: bool = True, precision: str = "fp32", calibration=None):
+    """DataFrame of row_id + one probability column per label of the ensemble (kit.infer.members.union_labels:
+    the first checkpoint's labels, then the others' new ones).
 
     `checkpoints`: paths (or Members). `infer`: None uses the first checkpoint's InferConfig. `budget_s`:
     time budget for the whole call (None = unlimited); `clock` is injectable for tests. `runtime`: torch or
-    onnx or openvino (see kit.infer.members.load_members).
+    onnx or openvino; `precision`: fp32 or int8 (ONNX Runtime; see kit.infer.members.load_members; an int8
+    network quantized on load calibrates on `calibration`, default the soundscapes predicted). Each soundscape is
+    decoded once per audio config; `shared`: the members of one audio + feature config share one front-end per
+    batch (False: each member computes its own, the member-by-member path; the same probabilities to 1e-5).
     """
+    from kit.infer.members import union_labels
     from kit.utils import pick_device
 
     guard = None if budget_s is None else BudgetGuard(budget_s, clock, reserve_s=min(30.0, 0.02 * budget_s))
     device = pick_device(device) if isinstance(device, str) else device
-    members = load_members(checkpoints, device, runtime)
-    infer = infer or members[0].config.infer
     files = _list_files(folder)
+    members = load_members(checkpoints, device, runtime, shared, precision,
+                           files[:8] if calibration is None else calibration)
+    labels = union_labels(members)
+    infer = infer or members[0].config.infer
     groups: dict = {}
     for m in members:
         groups.setdefault(m.config.audio, []).append(m)
-    runners = [(cfg, Runner(ms, infer.infer_batch_size, device)) for cfg, ms in groups.items()]
+    runners = [(cfg, Runner(ms, infer.infer_batch_size, device, labels, shared)) for cfg, ms in groups.items()]
     accs = [_FileAcc(p, _header_windows(p, members[0].config.audio)) for p in files]
     plan = BudgetPlan(runners, [sum(_header_windows(p, cfg) or 0 for p in files) for cfg, _ in runners], infer.tta,
-                 done_windows=[0] * len(runners))
+                      done_windows=[0] * len(runners))
     _set_threads(device)
     for index in range(len(runners)):
         if files and runners[index][1].active() and (guard is None or not guard.expired()):
             _run_group(index, plan, files, accs, guard)
-    frame = _assemble(files, accs, members[0].labels, infer, members[0].config.audio.window_s)
+    frame = _assemble(files, accs, labels, infer, members[0].config.audio.window_s)
     frame.attrs["notes"] = list(guard.notes) if guard else []
     return frame
 
@@ -232,7 +243,8 @@ def _set_threads(device) -> None:
 
 def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0,
                         infer: Optional[InferConfig] = None, device="auto",
-                        clock: Callable[[], float] = time.monotonic, runtime: str = "torch"):
+                        clock: Callable[[], float] = time.monotonic, runtime: str = "torch", shared: bool = True,
+                        precision: str = "fp32"):
     """Read data_dir/test_soundscapes + sample_submission.csv, write a validated submission.csv atomically.
 
     A wide sample_submission (2023-2025) gives the label columns and their order. BirdCLEF 2022's long sample
@@ -255,9 +267,12 @@ def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0
     is_long = sample.kind == BIRDCLEF2022
     labels = longform.scored_birds(data_dir) if is_long else list(sample.labels)
     device = pick_device(device) if isinstance(device, str) else device
-    members = load_members(checkpoints, device, runtime)
-    infer = infer or members[0].config.infer
     files = _list_files(data_dir / "test_soundscapes")
+    if files:
+        members = load_members(checkpoints, device, runtime, shared, precision, files[:8])
+    else:  # only the InferConfig is needed (and an int8 member would have nothing to calibrate on)
+        members = load_members(checkpoints, device)
+    infer = infer or members[0].config.infer
     if not files:
         warnings.warn(f"{data_dir / 'test_soundscapes'} is empty or missing: writing sample_submission's "
                       f"{len(sample.frame)} row(s) with fallback_prob={infer.fallback_prob}")
@@ -265,7 +280,8 @@ def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0
                  else empty_submission(sample.frame, labels, infer.fallback_prob))
     else:
         budget_s = budget_min * 60 - (clock() - start)
-        frame = predict_soundscapes(members, data_dir / "test_soundscapes", infer, device, budget_s, clock)
+        frame = predict_soundscapes(members, data_dir / "test_soundscapes", infer, device, budget_s, clock,
+                                    shared=shared)
         frame = align_labels(frame, labels, infer.fallback_prob)
     if is_long and files:
         requests = longform.long_requests(data_dir, frame, labels)
@@ -303,13 +319,33 @@ def cli(argv) -> int:
                         help="torch; or onnx / openvino: each checkpoint exported and run by ONNX Runtime / OpenVINO "
                              "on the CPU (~1.5x eager for efficientnet_b0 on 2 cores; needs onnx + onnxruntime "
                              "[+ openvino])")
+    parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                        help="int8: each member's network quantized (ONNX Runtime; <checkpoint>.int8.onnx from kit "
+                             "export --precision int8, else quantized on load on windows of the soundscapes)")
+    parser.add_argument("--separate", action="store_true", help="each member computes its own front-end (the "
+                                                                "member-by-member path; default: shared per group)")
+    parser.add_argument("--fit-members", action="store_true",
+                        help="measure the members on a minute of the test soundscapes first and keep the first M that "
+                             "fit --test-windows windows in --budget-min (kit.infer.estimate_members)")
+    parser.add_argument("--test-windows", type=int, default=52_800,
+                        help="with --fit-members: the test's windows (default: BirdCLEF 2024's 52,800)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override an InferConfig key: " + ", ".join(f.name for f in
                                                                          fields(InferConfig)))
     args = parser.parse_args(argv)
     infer = infer_config_from(load_checkpoint(args.checkpoint[0]).config.infer, args.set)
+    if args.fit_members:
+        from kit.infer.fit import estimate_members
+
+        est = estimate_members(args.checkpoint, Path(args.data) / "test_soundscapes", args.budget_min,
+                               args.test_windows, args.runtime, args.precision, probe_s=60.0)
+        keep = max(1, min(len(args.checkpoint), est.members_that_fit))
+        print(f"members that fit {args.test_windows} windows in {args.budget_min:g} min here: "
+              f"{est.members_that_fit} ({1e3 * est.fixed_s_per_window:.2f} ms per window decode + front-end, "
+              f"{1e3 * est.member_s_per_window:.2f} ms per member); using {keep} of {len(args.checkpoint)}")
+        args.checkpoint = args.checkpoint[:keep]
     frame = predict_competition(args.checkpoint, args.data, args.out, args.budget_min, infer, args.device,
-                                runtime=args.runtime)
+                                runtime=args.runtime, shared=not args.separate, precision=args.precision)
     shape = "row_id,target" if list(frame.columns) == ["row_id", "target"] else f"{len(frame.columns) - 1} labels"
     print(f"wrote {args.out}: {len(frame)} rows x {shape}")
     return 0

@@ -54,7 +54,7 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
                  device="auto", runtime: str = "torch", budget_min=None):
     """Write the soft-label CSV of every window of `sources`; returns its DataFrame."""
     import kit
-    from kit.infer.members import load_members
+    from kit.infer.members import load_members, union_labels
     from kit.infer.predict import predict_soundscapes
     from kit.softlabels import write_soft_labels
     from kit.utils import pick_device
@@ -67,7 +67,7 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     members = load_members(checkpoints, device, runtime)
     frame = predict_soundscapes(members, files, device=device, runtime=runtime,
                                 budget_s=None if budget_min is None else 60 * budget_min)
-    labels, window_s = members[0].labels, members[0].config.audio.window_s
+    labels, window_s = union_labels(members), members[0].config.audio.window_s
     keep = frame.attrs["computed"]
     index = frame.attrs["file_index"][keep]
     root = Path(os.path.commonpath([str(p.parent) for p in files]))

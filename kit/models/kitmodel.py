@@ -108,7 +108,13 @@ class KitModel(nn.Module):
         feats, valid = self.spectrograms(x, valid_samples)
         if feature_hook is not None:
             feats = feature_hook(feats)
-        mask = None if valid is None else valid > 0
+        return self.logits_from_features(feats, valid)
+
+    def logits_from_features(self, feats: torch.Tensor, valid_samples=None) -> torch.Tensor:
+        """(B, num_classes) logits from features (B, K, C, H, T) computed by a front-end outside the model
+        (kit.infer's shared front-end: one per group of ensemble members); valid_samples (B, K) as in forward."""
+        mask = None if valid_samples is None else torch.as_tensor(valid_samples, device=feats.device).reshape(
+            feats.shape[:2]) > 0
         return pool_crops(self._crop_logits(feats), self.crop_pool, self.pool_over, mask)
 
 
