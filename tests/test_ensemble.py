@@ -209,8 +209,9 @@ def test_ensemble_benchmark_writes_its_keys(shared_data, tmp_path):
     from kit.cli import main
 
     out = tmp_path / "b.json"
+    sets = [a for s in H.TINY_SETS for a in ("--set", s)]
     assert main(["bench", "inference", "--backbone", "cnn", "--members", "2", "--minutes", "0.25", "--batch-size",
-                 "4", "--precision", "int8", "--rounds", "1", "--json", str(out)] + [a for s in H.TINY_SETS for a in ("--set", s)]) == 0
+                 "4", "--precision", "int8", "--rounds", "1", "--json", str(out)] + sets) == 0
     r = json.loads(out.read_text())
     for key in ("members", "shared_member_windows_per_s", "separate_member_windows_per_s", "int8_speedup",
                 "int8_top1_agreement", "members_that_fit", "peak_rss_mb", "merged_over_k_sessions"):
@@ -218,3 +219,15 @@ def test_ensemble_benchmark_writes_its_keys(shared_data, tmp_path):
     assert r["members"] == 2 and r["windows"] == 3 and r["shared_member_windows_per_s"] > 0
     assert r["separate_member_windows_per_s"] > 0 and r["today_member_windows_per_s"] > 0
     assert 0 <= r["int8_top1_agreement"] <= 1 and r["int8_speedup"] > 0 and r["members_that_fit"] >= 0
+
+
+def test_calibration_folders_are_searched_recursively(shared_data, tmp_path):
+    """A competition's train_audio/<label>/*.ogg calibrates (the folder of folders once gave an empty set)."""
+    from kit.export.quantize import audio_sources
+
+    (tmp_path / "train_audio" / "dog").mkdir(parents=True)
+    for name in ("dog/x.ogg", "y.ogg", ".hidden.ogg"):
+        (tmp_path / "train_audio" / name).symlink_to(shared_data / "field" / "aru_1.ogg")
+    (tmp_path / "train_audio" / "notes.txt").write_text("not audio")
+    found = audio_sources([tmp_path / "train_audio"])
+    assert found == [tmp_path / "train_audio" / "dog" / "x.ogg", tmp_path / "train_audio" / "y.ogg"]

@@ -34,7 +34,8 @@ def test_summary_is_the_mean_over_seeds_per_variant_and_proxy():
     results = pd.DataFrame([{"proxy": p, "variant": v, "seed": s, "accuracy": a, "roc_auc": r, "cmap": 0.5,
                              "train_s": 10.0} for p, v, s, a, r in rows])
     summary = summarize(results).set_index("variant")
-    assert summary.loc["a", "short top-1"] == pytest.approx(0.3) and summary.loc["a", "short ROC-AUC"] == pytest.approx(0.85)
+    assert summary.loc["a", "short top-1"] == pytest.approx(0.3)
+    assert summary.loc["a", "short ROC-AUC"] == pytest.approx(0.85)
     assert summary.loc["a", "esc50 top-1"] == 0.5 and summary.loc["a", "seeds"] == 1  # esc50 has one seed
     assert np.isnan(summary.loc["b", "esc50 top-1"]) and "| a | 0.300 |" in markdown(summary.reset_index())
 

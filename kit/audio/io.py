@@ -93,13 +93,17 @@ def load_audio(path, sample_rate_hz: int, start_s: float = 0.0, duration_s: Opti
     return x
 
 
-def iter_audio_files(folder, suffixes=(".ogg", ".wav", ".flac", ".mp3")) -> list:
-    """Sorted audio files of a folder (non-recursive); a missing folder gives an empty list."""
+AUDIO_SUFFIXES = (".ogg", ".wav", ".flac", ".mp3")
+
+
+def iter_audio_files(folder, suffixes=AUDIO_SUFFIXES, recursive: bool = False) -> list:
+    """Sorted audio files of a folder (sub-folders too when `recursive`; hidden files skipped); a missing folder
+    gives an empty list."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file()
-                  and not p.name.startswith("."))
+    paths = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in paths if p.suffix.lower() in suffixes and p.is_file() and not p.name.startswith("."))
 
 
-__all__ = ["AudioError", "audio_info", "load_audio", "resample", "iter_audio_files"]
+__all__ = ["AUDIO_SUFFIXES", "AudioError", "audio_info", "load_audio", "resample", "iter_audio_files"]

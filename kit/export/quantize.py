@@ -59,7 +59,7 @@ def audio_sources(sources) -> list:
     files = []
     for source in [sources] if isinstance(sources, (str, Path)) else list(sources or []):
         source = Path(source)
-        files += iter_audio_files(source) if source.is_dir() else [source]
+        files += iter_audio_files(source, recursive=True) if source.is_dir() else [source]
     return files
 
 

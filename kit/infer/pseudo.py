@@ -24,14 +24,14 @@ import numpy as np
 
 def audio_files(sources) -> list:
     """Audio files of the given files / folders (folders recursively), sorted, without duplicates."""
-    suffixes = (".ogg", ".wav", ".flac", ".mp3")
+    from kit.audio import iter_audio_files
+
     found = []
     for source in (Path(os.path.abspath(s)) for s in sources):  # absolute, symlinks kept as the user placed them
         if source.is_file():
             found.append(source)
         elif source.is_dir():
-            found += sorted(p for p in source.rglob("*") if p.suffix.lower() in suffixes and p.is_file()
-                            and not p.name.startswith("."))
+            found += iter_audio_files(source, recursive=True)
         else:
             raise FileNotFoundError(f"{source}: no such file or folder to pseudo-label")
     return list(dict.fromkeys(found))

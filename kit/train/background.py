@@ -12,9 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.audio import AudioError, audio_info, load_audio
-
-AUDIO_SUFFIXES = (".ogg", ".wav", ".flac", ".mp3")
+from kit.audio import AUDIO_SUFFIXES, AudioError, audio_info, iter_audio_files, load_audio
 
 
 class BackgroundError(ValueError):
@@ -27,7 +25,7 @@ class BackgroundPool:
         if not folder.is_dir():
             raise BackgroundError(f"background_dir={folder}: folder not found (give a folder of noise / no-call "
                                   f"recordings, e.g. the competition's train_soundscapes/)")
-        paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+        paths = iter_audio_files(folder, recursive=True)
         if not paths:
             raise BackgroundError(f"background_dir={folder}: holds no audio file ({', '.join(AUDIO_SUFFIXES)})")
         self.files, self.skipped, self.sample_rate_hz = [], [], int(sample_rate_hz)
