@@ -65,7 +65,7 @@ def run_one(comp: Path, run_dir: Path, variant: str, assignments: list, seed: in
             "train_s": train_s, "best_epoch": result["best_epoch"], "changes": " ".join(assignments)}
 
 
-def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: int, power: float, results,
+def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: int, sharpen: dict, results,
                       record) -> None:
     """The pseudo-label loop after the defaults' run: pseudo-label train_soundscapes/ with the last model, train
     again with --pseudo (defaults otherwise), score; `rounds` times. Each round is a row "defaults + N pseudo
@@ -77,10 +77,11 @@ def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: in
         name = f"defaults + {r} pseudo round{'s' if r > 1 else ''}"
         run_dir = runs / f"pseudo{r}_seed{seed}"
         if not _done(results, comp.name.rsplit("_seed", 1)[0], name, seed):
-            csv = pseudo_label([previous], [comp / "train_soundscapes"], run_dir / "pseudo.csv", power=power,
-                               device="cpu")
+            csv = pseudo_label([previous], [comp / "train_soundscapes"], run_dir / "pseudo.csv", device="cpu",
+                               **sharpen)
             row = run_one(comp, run_dir, name, [f"pseudo_csv={run_dir / 'pseudo.csv'}"], seed, extra)
-            row["changes"] = f"pseudo labels of {len(csv)} windows (power {power:g}) from {previous}"
+            settings = ", ".join(f"{k} {v:g}" for k, v in sharpen.items())
+            row["changes"] = f"pseudo labels of {len(csv)} windows ({settings}) from {previous}"
             record(row)
         previous = run_dir / "best.ckpt"
 
@@ -187,7 +188,7 @@ def plot_summary(summary: pd.DataFrame, proxies: list, out_png: Path) -> Path:
 
 
 def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: list = (), shared=None,
-                  baseline: bool = True, pseudo_rounds: int = 0, pseudo_power: float = 1.0,
+                  baseline: bool = True, pseudo_rounds: int = 0, sharpen: dict = None,
                   student: list = ()) -> pd.DataFrame:
     """Run every (proxy, seed, variant) not yet in OUT/results.csv, then the pseudo-label rounds and the
     students when asked; returns the summary table."""
@@ -214,7 +215,7 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
                 record(proxy, seed, run_baseline_row(comp, run_dir / "submission.csv", seed) if assignments is None
                        else run_one(comp, run_dir, name, assignments, seed, list(extra)))
             if pseudo_rounds and (comp / "train_soundscapes").is_dir():
-                run_pseudo_rounds(comp, out_dir / "runs" / proxy, seed, list(extra), pseudo_rounds, pseudo_power,
+                run_pseudo_rounds(comp, out_dir / "runs" / proxy, seed, list(extra), pseudo_rounds, dict(sharpen or {}),
                                   state["results"], functools.partial(record, proxy, seed))
             if student:
                 run_students(comp, out_dir / "runs" / proxy, seed, list(extra), list(student), pseudo_rounds,
@@ -249,6 +250,8 @@ def cli(argv) -> int:
                         help="after the defaults, N rounds of pseudo-label train_soundscapes/ -> train --pseudo "
                              "(proxies that have unlabeled soundscapes: short)")
     parser.add_argument("--pseudo-power", type=float, default=1.0, help="sharpening of the pseudo labels")
+    parser.add_argument("--pseudo-top-k", type=int, default=0, help="keep each window's k highest (0: all)")
+    parser.add_argument("--pseudo-threshold", type=float, default=0.0, help="zero pseudo labels below this")
     parser.add_argument("--student", default="", metavar="key=value,...",
                         help="distillation: train this student (defaults + these overrides) with and without the "
                              "teacher's soft labels (the defaults' model and its pseudo rounds)")
@@ -258,7 +261,8 @@ def cli(argv) -> int:
         variants += [(n, a) for n, a in ABLATION if n not in dict(variants)]
     Config().override(args.set)
     summary = bench_quality(args.out, args.proxies.split(","), [int(s) for s in args.seeds.split(",")], variants,
-                            args.set, Path(args.data), not args.no_baseline, args.pseudo_rounds, args.pseudo_power,
+                            args.set, Path(args.data), not args.no_baseline, args.pseudo_rounds,
+                            dict(power=args.pseudo_power, top_k=args.pseudo_top_k, threshold=args.pseudo_threshold),
                             parse_variant(f"student={args.student}")[1] if args.student else [])
     print(markdown(summary))
     print(f"wrote {Path(args.out) / 'summary.md'}, summary.png, results.csv")
