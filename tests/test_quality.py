@@ -22,6 +22,7 @@ LABELS = ("chirping_birds", "church_bells", "dog")
 def test_variants_are_parsed_and_bad_ones_refused_before_any_training():
     assert parse_variant("no noise=noise_p=0,shift_p=0") == ("no noise", ["noise_p=0", "shift_p=0"])
     assert parse_variant("defaults") == ("defaults", [])
+    assert parse_variant("small=cnn_channels=8,16,32,lr=3e-3") == ("small", ["cnn_channels=8,16,32", "lr=3e-3"])
     with pytest.raises(ValueError, match="NAME=key=value"):
         parse_variant("x=noise_p")
     with pytest.raises(ConfigError, match="mixup_p"):

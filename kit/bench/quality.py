@@ -30,9 +30,15 @@ METRICS = (("accuracy", "top-1"), ("roc_auc", "ROC-AUC"), ("cmap", "cmAP"))
 
 def parse_variant(text: str) -> tuple:
     """'name=key=value,key=value' -> (name, ['key=value', ...]); 'defaults' alone -> ('defaults', []). The name
-    is what comes before the first '=' (so it cannot hold one)."""
+    is what comes before the first '=' (so it cannot hold one); a piece without '=' continues the value before it
+    (cnn_channels=8,16,32)."""
     name, _, rest = text.partition("=")
-    assignments = [a.strip() for a in rest.split(",") if a.strip()] if rest else []
+    assignments = []
+    for piece in (p.strip() for p in rest.split(",") if p.strip()):
+        if "=" in piece or not assignments:
+            assignments.append(piece)
+        else:
+            assignments[-1] += "," + piece
     if not name or any("=" not in a for a in assignments):
         raise ValueError(f"--variant {text!r}: use NAME=key=value,key=value (or NAME alone for the defaults)")
     Config().override(assignments)  # fail now, not after an hour of training
