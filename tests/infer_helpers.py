@@ -9,6 +9,14 @@ import numpy as np
 TINY_SETS = ["cnn_channels=4,8", "n_mels=32", "n_mfcc=32", "head_hidden=8", "infer_batch_size=4"]
 
 
+def field_folder(folder, shared_data, names) -> Path:
+    """`folder` holding symlinks to ../shared/data/field/<name> for each name (real field recordings)."""
+    folder = Path(folder)
+    for name in names:
+        (folder / name).symlink_to(Path(shared_data) / "field" / name)
+    return folder
+
+
 def tiny_checkpoint(path, labels=("a", "b", "c"), seed: int = 0, sets=()) -> Path:
     import torch
 

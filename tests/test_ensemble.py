@@ -28,10 +28,7 @@ def ckpts(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sound(shared_data, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("sound")
-    for name in ("birds_10s.ogg", "aru_1.ogg"):
-        (folder / name).symlink_to(shared_data / "field" / name)
-    return folder
+    return H.field_folder(tmp_path_factory.mktemp("sound"), shared_data, ("birds_10s.ogg", "aru_1.ogg"))
 
 
 def _values(frame, cols):

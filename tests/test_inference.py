@@ -24,10 +24,7 @@ def ckpts(tmp_path_factory):
 @pytest.fixture(scope="module")
 def field(shared_data, tmp_path_factory):
     """field_1min (12 windows) and birds_10s (a partial last window) in one folder."""
-    folder = tmp_path_factory.mktemp("field")
-    for name in ("field_1min.ogg", "birds_10s.ogg"):
-        (folder / name).symlink_to(shared_data / "field" / name)
-    return folder
+    return H.field_folder(tmp_path_factory.mktemp("field"), shared_data, ("field_1min.ogg", "birds_10s.ogg"))
 
 
 @pytest.fixture(scope="module")
