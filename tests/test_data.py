@@ -59,12 +59,12 @@ def _table(tmp_path, counts):
 
 def test_split_is_stratified_seeded_and_keeps_single_recording_labels(tmp_path):
     table = _table(tmp_path, {"a": 10, "b": 10, "c": 5, "solo": 1})
-    cfg = Config().data
+    cfg = Config().override(["valid_frac=0.2"]).data
     train, valid, notes = split_table(table, cfg)
     again, valid_again, _ = split_table(table, cfg)
     np.testing.assert_array_equal(valid, valid_again)
     np.testing.assert_array_equal(train, again)
-    other = split_table(table, Config().override(["split_seed=1"]).data)[1]
+    other = split_table(table, Config().override(["split_seed=1", "valid_frac=0.2"]).data)[1]
     assert set(other) != set(valid)
     labels = table.frame["primary_label"].to_numpy()
     assert not set(train) & set(valid) and len(train) + len(valid) == len(table)
@@ -208,7 +208,7 @@ def test_group_split_never_straddles_and_is_seeded_and_stratified(tmp_path):
     from kit.train import group_labels
 
     table = _authored(tmp_path)
-    cfg = Config().override(["group_column=author"]).data
+    cfg = Config().override(["group_column=author", "valid_frac=0.2"]).data
     train, valid, notes = split_table(table, cfg)
     groups, labels = group_labels(table, "author"), table.frame["primary_label"].to_numpy()
     assert not set(groups[train]) & set(groups[valid]) and len(train) + len(valid) == len(table)
@@ -238,3 +238,14 @@ def test_missing_group_column_is_refused_naming_the_columns(tmp_path):
     table = _authored(tmp_path)
     with pytest.raises(DataError, match=r"g\.csv: group_column='url' is not a metadata column; it has \['author'\]"):
         split_table(table, Config().override(["group_column=url"]).data)
+
+
+def test_default_trains_on_every_recording_and_validates_on_a_slice(tmp_path):
+    """valid_frac=0 (the default): every recording trains; the curves come from a seeded stratified slice."""
+    table = _table(tmp_path, {"a": 6, "b": 6, "c": 6})
+    train, valid, notes = split_table(table, Config().data)
+    assert sorted(train) == list(range(len(table))) and set(valid) <= set(train)
+    assert len(valid) == round(0.33 * len(table)) and any("valid_frac=0: every recording trains" in n for n in notes)
+    labels = table.frame["primary_label"].to_numpy()
+    assert sorted(set(labels[valid])) == ["a", "b", "c"]
+    np.testing.assert_array_equal(valid, split_table(table, Config().data)[1])

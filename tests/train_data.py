@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 
 SAMPLE_RATE_HZ = 32000
-# Augmentation off: the plumbing tests train a few steps and compare losses and weights exactly; the recipe's
+# A held-out split (valid_frac=0.2; the default is 0) and augmentation off: the plumbing tests train a few steps
+# and compare losses and weights exactly; the recipe's
 # augmentations are tested one by one in test_recipe.py and measured by `python -m kit bench quality`.
 PLAIN = ["mixup_p=0", "noise_p=0", "shift_p=0", "empty_p=0", "specaug_p=0"]
 TINY = ["cnn_channels=4,8", "head_hidden=16", "n_mels=32", "n_mfcc=32", "n_fft=512", "crop_s=1",
-        "batch_size=8", "lr=3e-3", "warmup_frac=0"] + PLAIN
+        "batch_size=8", "lr=3e-3", "warmup_frac=0", "valid_frac=0.2"] + PLAIN
 
 
 def tone_clips(folder, labels=("low", "mid", "high"), per_label: int = 6, seconds: float = 3.0, seed: int = 0):

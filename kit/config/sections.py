@@ -204,7 +204,7 @@ class TrainConfig:
 class DataConfig:
     secondary_label_weight: float = 0.5
     data_percentage: float = 1.0      # fraction of recordings used (stratified), for quick runs
-    valid_frac: float = 0.2
+    valid_frac: float = 0.0           # 0: train on every recording, validate on a slice of them; 0.2: held out
     group_column: typing.Optional[str] = None  # metadata column (author, url, ...): a group never straddles the split
     min_rating: float = 0.0           # drop recordings whose metadata `rating` (0-5) is lower; 0 keeps all
     keep_unrated: bool = True         # rating 0 or empty = unrated (iNat, CSA): kept by min_rating when true

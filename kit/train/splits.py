@@ -149,12 +149,14 @@ def split_table(table: RecordingTable, cfg: DataConfig) -> tuple:
     singles = sorted(counts.index[counts == 1])
     if singles:
         notes.append(f"{len(singles)} label(s) with a single recording kept in training only: {singles[:10]}")
+    groups = group_labels(table, cfg.group_column) if cfg.group_column else None  # a missing column: refused
     if cfg.validate_on_train or cfg.valid_frac == 0:
         train_index = index
         _, valid_index = _stratified(index, primary, cfg.validate_train_pct, cfg.split_seed)
-        notes.append(f"validating on {len(valid_index)} training recordings (validate_on_train)")
-    elif cfg.group_column:
-        groups = group_labels(table, cfg.group_column)
+        why = "validate_on_train" if cfg.validate_on_train else "valid_frac=0: every recording trains"
+        notes.append(f"validating on {len(valid_index)} training recordings ({why}; valid_frac=0.2 holds out a "
+                     f"split to compare configs)")
+    elif groups is not None:
         train_index, valid_index = _grouped(index, primary, groups, cfg.valid_frac, cfg.split_seed)
         notes.append(f"split grouped by {cfg.group_column!r}: {len(set(groups[index]))} groups, "
                      f"{len(set(groups[valid_index]))} of them in validation")
