@@ -22,7 +22,8 @@ class AudioCache:
         self.samples: dict = {}
 
     def recording(self, path, sample_rate_hz: int) -> np.ndarray:
-        """The whole decoded recording, kept when it fits the budget."""
+        """The whole decoded recording, kept when it fits the budget, whatever its length: pseudo-labelled
+        windows (kit.train.pseudo) draw many windows of one soundscape, so reading it once pays."""
         key = str(path)
         if key in self.samples:
             return self.samples[key]

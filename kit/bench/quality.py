@@ -277,13 +277,14 @@ def cli(argv) -> int:
 
 # (name, overrides): kit 0.1's defaults, then each part of the recipe off or swapped in turn
 KIT_01 = ["pad_mode=wrap", "short_placement=start", "epochs=8", "ema_decay=0", "mixup_p=0", "noise_p=0", "shift_p=0",
-          "empty_p=0", "specaug_p=0"]
+          "empty_p=0", "specaug_p=0", "valid_frac=0.2"]
 PLAIN = ["noise_p=0", "shift_p=0", "empty_p=0", "specaug_p=0", "ema_decay=0"]
 ABLATION: list = [
     ("kit 0.1 defaults", KIT_01),
     ("mixup 0.5", ["mixup_p=0.5"]), ("no SpecAugment", ["specaug_p=0"]), ("no time shift", ["shift_p=0"]),
     ("no noise", ["noise_p=0"]), ("no empty items", ["empty_p=0"]), ("no EMA", ["ema_decay=0"]),
-    ("pad wrap", ["pad_mode=wrap"]), ("short at start", ["short_placement=start"]),
+    ("20 % held out", ["valid_frac=0.2"]), ("pad wrap", ["pad_mode=wrap"]),
+    ("short at start", ["short_placement=start"]),
     ("CE loss", ["loss=ce"]), ("focal loss", ["loss=focal"]), ("bce+ce loss", ["loss=bce+ce"]),
     ("SED head", ["head=sed"]), ("20 epochs", ["epochs=20"]), ("plain (no augmentation or EMA)", PLAIN),
 ]
