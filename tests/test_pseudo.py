@@ -49,6 +49,20 @@ def test_pseudo_labels_equal_predict_on_the_same_windows(made):
     assert frame["end_s"].tolist() == ends
 
 
+def test_min_confidence_leaves_out_the_unsure_windows(made, tmp_path):
+    ckpt, sounds, _, out, _ = made
+    cut = float(np.median(out[LABELS].max(axis=1)))
+    kept = pseudo_label([ckpt], [sounds], tmp_path / "sure.csv", device="cpu", min_confidence=cut)
+    sure = out[out[LABELS].max(axis=1) >= cut].reset_index(drop=True)
+    assert 0 < len(kept) < len(out) and len(kept) == len(sure)
+    np.testing.assert_allclose(kept[LABELS].to_numpy(), sure[LABELS].to_numpy(), atol=1e-6)
+    assert kept["end_s"].tolist() == sure["end_s"].tolist()
+    assert read_soft_labels(tmp_path / "sure.csv")[0]["min_confidence"] == cut
+    with pytest.raises(ValueError, match="min_confidence"):
+        pseudo_label([ckpt], [sounds], tmp_path / "bad.csv", device="cpu", min_confidence=1.0)
+    assert not (tmp_path / "bad.csv").exists()
+
+
 def test_sharpen_power_threshold_and_top_k():
     p = np.array([[0.9, 0.5, 0.2, 0.1]], np.float32)
     np.testing.assert_allclose(sharpen(p, power=2), p ** 2, rtol=1e-6)

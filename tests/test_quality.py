@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import train_data as D  # noqa: E402
-from kit.bench.quality import bench_quality, markdown, parse_variant, summarize  # noqa: E402
+from kit.bench.quality import bench_quality, markdown, parse_round_variant, parse_variant, summarize  # noqa: E402
 from kit.config import ConfigError  # noqa: E402
 from kit.softlabels import read_soft_labels  # noqa: E402
 
@@ -27,6 +27,12 @@ def test_variants_are_parsed_and_bad_ones_refused_before_any_training():
         parse_variant("x=noise_p")
     with pytest.raises(ConfigError, match="mixup_p"):
         parse_variant("x=mixup_p=1.5")
+    assert parse_round_variant("sure=min_confidence=0.3,init=teacher,epochs=20") == (
+        "sure", ["min_confidence=0.3", "init=teacher", "epochs=20"])
+    with pytest.raises(ValueError, match="init takes only 'teacher'"):
+        parse_round_variant("x=init=scratch")
+    with pytest.raises(ConfigError, match="mixup_p"):
+        parse_round_variant("x=power=2,mixup_p=1.5")
 
 
 def test_summary_is_the_mean_over_seeds_per_variant_and_proxy():
@@ -56,10 +62,10 @@ def test_bench_runs_variants_a_pseudo_round_and_students_then_resumes(small_shar
     out = tmp_path / "q"
     kwargs = dict(proxies=["short"], seeds=[0], variants=[("defaults", [])],
                   extra=D.TINY + ["epochs=1", "noise_p=0.5"], shared=small_shared, pseudo_rounds=1,
-                  student=["cnn_channels=4"])
+                  student=["cnn_channels=4"], round_variants=[("sure", ["init=teacher", "power=2", "top_k=1"])])
     summary = bench_quality(out, **kwargs)
     results = pd.read_csv(out / "results.csv")
-    wanted = ["logreg baseline", "defaults", "defaults + 1 pseudo round", "student (labels only)",
+    wanted = ["logreg baseline", "defaults", "defaults + 1 pseudo round", "round 1: sure", "student (labels only)",
               "student (distilled)"]
     assert results["variant"].tolist() == wanted and summary["variant"].tolist() == wanted
     scores = results[["accuracy", "roc_auc", "cmap"]].to_numpy()
@@ -68,6 +74,13 @@ def test_bench_runs_variants_a_pseudo_round_and_students_then_resumes(small_shar
     provenance, frame = read_soft_labels(runs / "distilled_seed0" / "teacher.csv")
     assert [Path(c).parent.name for c in provenance["checkpoints"]] == ["defaults_seed0", "pseudo1_seed0"]
     assert {f.split("/")[0] for f in frame["filename"]} == {"train_soundscapes", "train_audio"}
+    provenance, frame = read_soft_labels(runs / "round_sure_seed0" / "pseudo.csv")
+    assert provenance["power"] == 2 and ((frame[list(LABELS)] > 0).sum(axis=1) <= 1).all()
+    from kit.checkpoint import load_checkpoint
+
+    round_config = load_checkpoint(runs / "round_sure_seed0" / "best.ckpt").config
+    assert round_config.model.pretrained_path == str(runs / "defaults_seed0" / "best.ckpt")
+    assert round_config.data.pseudo_csv == str(runs / "round_sure_seed0" / "pseudo.csv")
     changes = results.set_index("variant")["changes"]
     assert changes["student (distilled)"].startswith("cnn_channels=4; teacher: 2 model(s)")
     assert (out / "summary.md").read_text().count("\n") == len(wanted) + 2 and (out / "summary.png").is_file()

@@ -28,7 +28,7 @@ from kit.utils import atomic_write_csv, atomic_write_text, shared_data_dir
 METRICS = (("accuracy", "top-1"), ("roc_auc", "ROC-AUC"), ("cmap", "cmAP"))
 
 
-def parse_variant(text: str) -> tuple:
+def split_variant(text: str) -> tuple:
     """'name=key=value,key=value' -> (name, ['key=value', ...]); 'defaults' alone -> ('defaults', []). The name
     is what comes before the first '=' (so it cannot hold one); a piece without '=' continues the value before it
     (cnn_channels=8,16,32)."""
@@ -41,7 +41,20 @@ def parse_variant(text: str) -> tuple:
             assignments[-1] += "," + piece
     if not name or any("=" not in a for a in assignments):
         raise ValueError(f"--variant {text!r}: use NAME=key=value,key=value (or NAME alone for the defaults)")
-    Config().override(assignments)  # fail now, not after an hour of training
+    return name, assignments
+
+
+def parse_variant(text: str) -> tuple:
+    """split_variant, with the overrides checked against the config now, not after an hour of training."""
+    name, assignments = split_variant(text)
+    Config().override(assignments)
+    return name, assignments
+
+
+def parse_round_variant(text: str) -> tuple:
+    """A --pseudo-variant: split_variant, checked with split_round_settings."""
+    name, assignments = split_variant(text)
+    split_round_settings(assignments)
     return name, assignments
 
 
@@ -90,6 +103,48 @@ def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: in
             row["changes"] = f"pseudo labels of {len(csv)} windows ({settings}) from {previous}"
             record(row)
         previous = run_dir / "best.ckpt"
+
+
+PSEUDO_LABEL_KEYS = {"power": float, "threshold": float, "top_k": int, "min_confidence": float}
+
+
+def split_round_settings(assignments: list) -> tuple:
+    """A pseudo variant's 'key=value' list -> (pseudo-label keyword arguments, start from the teacher's weights,
+    the training overrides): power / threshold / top_k / min_confidence go to kit pseudo-label, init=teacher
+    starts the round from the teacher's weights, the rest are config overrides."""
+    label_kwargs, init_teacher, rest = {}, False, []
+    for text in assignments:
+        key, _, value = text.partition("=")
+        if key.strip() in PSEUDO_LABEL_KEYS:
+            label_kwargs[key.strip()] = PSEUDO_LABEL_KEYS[key.strip()](value)
+        elif key.strip() == "init":
+            if value.strip() != "teacher":
+                raise ValueError(f"--pseudo-variant {text!r}: init takes only 'teacher'")
+            init_teacher = True
+        else:
+            rest.append(text)
+    Config().override(rest)
+    return label_kwargs, init_teacher, rest
+
+
+def run_round_variants(comp: Path, runs: Path, seed: int, extra: list, variants: list, results, record) -> None:
+    """One pseudo round from the defaults' model per (name, assignments) variant (split_round_settings); rows
+    'round 1: NAME'."""
+    from kit.infer import pseudo_label
+
+    teacher = runs / f"defaults_seed{seed}" / "best.ckpt"
+    for name, assignments in variants:
+        row_name = f"round 1: {name}"
+        if _done(results, comp.name.rsplit("_seed", 1)[0], row_name, seed):
+            continue
+        label_kwargs, init_teacher, rest = split_round_settings(assignments)
+        run_dir = runs / f"round_{name.replace(' ', '_')}_seed{seed}"
+        csv = pseudo_label([teacher], [comp / "train_soundscapes"], run_dir / "pseudo.csv", device="cpu",
+                           **label_kwargs)
+        rest = [f"pseudo_csv={run_dir / 'pseudo.csv'}"] + [f"pretrained_path={teacher}"] * init_teacher + rest
+        row = run_one(comp, run_dir, row_name, rest, seed, extra)
+        row["changes"] = f"{len(csv)} pseudo windows; " + " ".join(assignments)
+        record(row)
 
 
 def _ms_per_window(checkpoints: list) -> float:
@@ -195,7 +250,7 @@ def plot_summary(summary: pd.DataFrame, proxies: list, out_png: Path) -> Path:
 
 def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: list = (), shared=None,
                   baseline: bool = True, pseudo_rounds: int = 0, sharpen: dict = None,
-                  student: list = ()) -> pd.DataFrame:
+                  student: list = (), round_variants: list = ()) -> pd.DataFrame:
     """Run every (proxy, seed, variant) not yet in OUT/results.csv, then the pseudo-label rounds and the
     students when asked; returns the summary table."""
     from kit.compete import build_proxy
@@ -223,11 +278,15 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
             if pseudo_rounds and (comp / "train_soundscapes").is_dir():
                 run_pseudo_rounds(comp, out_dir / "runs" / proxy, seed, list(extra), pseudo_rounds, dict(sharpen or {}),
                                   state["results"], functools.partial(record, proxy, seed))
+            if round_variants and (comp / "train_soundscapes").is_dir():
+                run_round_variants(comp, out_dir / "runs" / proxy, seed, list(extra), list(round_variants),
+                                   state["results"], functools.partial(record, proxy, seed))
             if student:
                 run_students(comp, out_dir / "runs" / proxy, seed, list(extra), list(student), pseudo_rounds,
                              state["results"], functools.partial(record, proxy, seed))
     results = state["results"]
     rounds = [f"defaults + {r} pseudo round{'s' if r > 1 else ''}" for r in range(1, pseudo_rounds + 1)]
+    rounds += [f"round 1: {name}" for name, _ in round_variants]
     rounds += ["student (labels only)", "student (distilled)"] if student else []
     wanted = ["logreg baseline"] * baseline + [n for n, _ in variants] + rounds
     results = results[results["variant"].isin(wanted) & results["proxy"].isin(proxies) & results["seed"].isin(seeds)]
@@ -258,6 +317,10 @@ def cli(argv) -> int:
     parser.add_argument("--pseudo-power", type=float, default=1.0, help="sharpening of the pseudo labels")
     parser.add_argument("--pseudo-top-k", type=int, default=0, help="keep each window's k highest (0: all)")
     parser.add_argument("--pseudo-threshold", type=float, default=0.0, help="zero pseudo labels below this")
+    parser.add_argument("--pseudo-variant", action="append", default=[], metavar="NAME=key=value,...",
+                        help="one pseudo round from the defaults' model with these settings (repeatable): "
+                             "power/threshold/top_k/min_confidence (pseudo-label), init=teacher (start from its "
+                             "weights), any config key")
     parser.add_argument("--student", default="", metavar="key=value,...",
                         help="distillation: train this student (defaults + these overrides) with and without the "
                              "teacher's soft labels (the defaults' model and its pseudo rounds)")
@@ -269,7 +332,8 @@ def cli(argv) -> int:
     summary = bench_quality(args.out, args.proxies.split(","), [int(s) for s in args.seeds.split(",")], variants,
                             args.set, Path(args.data), not args.no_baseline, args.pseudo_rounds,
                             dict(power=args.pseudo_power, top_k=args.pseudo_top_k, threshold=args.pseudo_threshold),
-                            parse_variant(f"student={args.student}")[1] if args.student else [])
+                            parse_variant(f"student={args.student}")[1] if args.student else [],
+                            [parse_round_variant(v) for v in args.pseudo_variant])
     print(markdown(summary))
     print(f"wrote {Path(args.out) / 'summary.md'}, summary.png, results.csv")
     return 0

@@ -3,13 +3,14 @@ or an ensemble, through the submission path itself (kit.infer.predict_soundscape
 preprocessing from the checkpoints, TTA / smoothing from their InferConfig, the same runtimes).
 
     python -m kit pseudo-label --checkpoint run/best.ckpt [--checkpoint ...] --soundscapes D/train_soundscapes
-        --out pseudo.csv [--power 2] [--threshold 0.05] [--top-k 3]
+        --out pseudo.csv [--power 2] [--threshold 0.05] [--top-k 3] [--min-confidence 0.5]
 
 Written with kit.softlabels (a provenance line, then filename,end_s,<labels>). Sharpening and filtering, in
 this order: p ** power (power > 1 pushes uncertain labels down, as the 2025 winner did between rounds),
 probabilities below `threshold` set to 0, only the `top_k` highest of a window kept (0 = all). Windows left
-all-zero stay: they say "nothing of these labels here". Windows no model computed (an unreadable file, the
-time budget) are left out, with the warning predict gives. Folders are searched recursively, so
+all-zero stay: they say "nothing of these labels here". `min_confidence` leaves out the windows whose highest
+probability (before sharpening) is below it: the teacher is unsure there. Windows no model computed (an
+unreadable file, the time budget) are left out, with the warning predict gives. Folders are searched recursively, so
 `--soundscapes D/train_audio` labels the training clips too (distillation: a student learns the ensemble's
 probabilities on both).
 """
@@ -51,7 +52,7 @@ def sharpen(probs: np.ndarray, power: float = 1.0, threshold: float = 0.0, top_k
 
 
 def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: float = 0.0, top_k: int = 0,
-                 device="auto", runtime: str = "torch", budget_min=None):
+                 device="auto", runtime: str = "torch", budget_min=None, min_confidence: float = 0.0):
     """Write the soft-label CSV of every window of `sources`; returns its DataFrame."""
     import kit
     from kit.infer.members import load_members, union_labels
@@ -60,6 +61,8 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     from kit.utils import pick_device
 
     sharpen(np.zeros((1, 1)), power, threshold, top_k)  # refuse bad settings before any work
+    if not 0 <= min_confidence < 1:
+        raise ValueError(f"need 0 <= min_confidence < 1; got {min_confidence}")
     files = audio_files(sources)
     if not files:
         raise FileNotFoundError(f"no audio file (.ogg .wav .flac .mp3) in {', '.join(map(str, sources))}")
@@ -68,7 +71,7 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     frame = predict_soundscapes(members, files, device=device, runtime=runtime,
                                 budget_s=None if budget_min is None else 60 * budget_min)
     labels, window_s = union_labels(members), members[0].config.audio.window_s
-    keep = frame.attrs["computed"]
+    keep = frame.attrs["computed"] & (frame[labels].max(axis=1).to_numpy() >= min_confidence)
     index = frame.attrs["file_index"][keep]
     root = Path(os.path.commonpath([str(p.parent) for p in files]))
     out = frame.loc[keep, labels].reset_index(drop=True)
@@ -78,7 +81,8 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     out.insert(0, "filename", [files[i].relative_to(root).as_posix() for i in index])
     provenance = {"labels": labels, "checkpoints": [os.path.abspath(m.path) for m in members],
                   "root": str(root), "window_s": window_s, "power": power, "threshold": threshold,
-                  "top_k": top_k, "runtime": runtime, "kit_version": kit.__version__, "files": len(files)}
+                  "top_k": top_k, "min_confidence": min_confidence, "runtime": runtime,
+                  "kit_version": kit.__version__, "files": len(files)}
     write_soft_labels(out_csv, out, provenance)
     return out
 
@@ -94,12 +98,14 @@ def cli(argv) -> int:
     parser.add_argument("--power", type=float, default=1.0, help="sharpen: p ** power (default 1)")
     parser.add_argument("--threshold", type=float, default=0.0, help="probabilities below it -> 0 (default 0)")
     parser.add_argument("--top-k", type=int, default=0, help="keep the k highest labels per window (0 = all)")
+    parser.add_argument("--min-confidence", type=float, default=0.0,
+                        help="leave out windows whose highest probability is below it (default 0: keep all)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--runtime", choices=["torch", "onnx", "openvino"], default="torch")
     parser.add_argument("--budget-min", type=float, help="time budget in minutes (default: none)")
     args = parser.parse_args(argv)
     out = pseudo_label(args.checkpoint, args.soundscapes, args.out, args.power, args.threshold, args.top_k,
-                       args.device, args.runtime, args.budget_min)
+                       args.device, args.runtime, args.budget_min, args.min_confidence)
     print(f"wrote {args.out}: {len(out)} windows of {out['filename'].nunique()} recordings x "
           f"{out.shape[1] - 2} labels")
     return 0
