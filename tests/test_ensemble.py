@@ -216,6 +216,7 @@ def test_ensemble_benchmark_writes_its_keys(shared_data, tmp_path):
     assert r["members"] == 2 and r["windows"] == 3 and r["shared_member_windows_per_s"] > 0
     assert r["separate_member_windows_per_s"] > 0 and r["today_member_windows_per_s"] > 0
     assert 0 <= r["int8_top1_agreement"] <= 1 and r["int8_speedup"] > 0 and r["members_that_fit"] >= 0
+    assert 0 <= r["fp32_noise_top1_agreement"] <= 1 and r["int8_agreement_windows"] > 0
 
 
 def test_calibration_folders_are_searched_recursively(shared_data, tmp_path):
