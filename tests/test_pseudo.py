@@ -32,7 +32,7 @@ def made(shared_data, tmp_path_factory):
     (sounds / "field_1min.ogg").symlink_to(shared_data / "field" / "field_1min.ogg")
     (sounds / "deeper" / "birds_10s.ogg").symlink_to(shared_data / "field" / "birds_10s.ogg")
     ckpt = H.tiny_checkpoint(folder / "m.ckpt", labels=LABELS)
-    out = pseudo_label([ckpt], [sounds], folder / "pseudo.csv", device="cpu")
+    out = pseudo_label([ckpt], [sounds], folder / "pseudo.csv", device="cpu", min_confidence=0)
     files = [sounds / "deeper" / "birds_10s.ogg", sounds / "field_1min.ogg"]
     return ckpt, sounds, folder / "pseudo.csv", out, predict_soundscapes([ckpt], files, device="cpu")
 
@@ -61,6 +61,14 @@ def test_min_confidence_leaves_out_the_unsure_windows(made, tmp_path):
     with pytest.raises(ValueError, match="min_confidence"):
         pseudo_label([ckpt], [sounds], tmp_path / "bad.csv", device="cpu", min_confidence=1.0)
     assert not (tmp_path / "bad.csv").exists()
+    with pytest.warns(UserWarning, match="no window's top probability reaches"):
+        none = pseudo_label([ckpt], [sounds], tmp_path / "none.csv", device="cpu", min_confidence=0.999999)
+    assert len(none) == 0 and len(read_pseudo(tmp_path / "none.csv", LABELS, Config().override(D.TINY))) == 0
+    from kit.train import train
+
+    clips = D.tone_clips(tmp_path / "clips", labels=LABELS, per_label=2)
+    config = Config().override(D.TINY + ["epochs=1", f"pseudo_csv={tmp_path / 'none.csv'}", "pseudo_init=scratch"])
+    assert Path(train(config, clips, tmp_path / "run", log_path=tmp_path / "log.csv")["best"]).is_file()
 
 
 def test_sharpen_power_threshold_and_top_k():
@@ -115,6 +123,45 @@ def test_soft_targets_reach_the_loss_unchanged(made, tmp_path):
         L.F.binary_cross_entropy_with_logits = original
     rows = {tuple(r.tolist()) for r in losses[0]}
     assert {tuple(t.tolist()) for t in table.targets} <= rows  # every pseudo window's soft target, as written
+
+
+def test_a_pseudo_run_starts_from_its_teacher(made, tmp_path):
+    """pseudo_init=teacher: the run starts from the weights that made its pseudo labels, for pseudo_epoch_frac of
+    its epochs; a teacher of another backbone (a student), pseudo_init=scratch or a pretrained_path of its own
+    leave the config as it was."""
+    from kit.checkpoint import load_checkpoint, load_model
+    from kit.train import train
+    from kit.train.pseudo import start_from_teacher
+
+    sounds = made[1]
+    clips = D.tone_clips(tmp_path / "clips", labels=LABELS, per_label=2)
+    base = Config().override(D.TINY + ["epochs=1", "valid_frac=0"])
+    teacher = Path(train(base, clips, tmp_path / "teacher", log_path=tmp_path / "log.csv")["best"])
+    pseudo_label([teacher], [sounds], tmp_path / "p.csv", device="cpu")
+    config, notes = base.override([f"pseudo_csv={tmp_path / 'p.csv'}", "epochs=4"]), []
+    started = start_from_teacher(config, notes.append)
+    assert started.model.pretrained_path == str(teacher.absolute()) and started.train.epochs == 2
+    assert "starting from their teacher's weights" in notes[-1]
+    for extra, said in ((["cnn_channels=4"], "another backbone"), (["pseudo_init=scratch"], None),
+                        ([f"pretrained_path={teacher}"], None)):
+        notes.clear()
+        assert start_from_teacher(config.override(extra), notes.append) == config.override(extra)
+        assert (said in notes[-1]) if said else not notes
+    result = train(config.override(["epochs=1", "lr=1e-9", "ema_decay=0"]), clips, tmp_path / "round",
+                   log_path=tmp_path / "log.csv")
+    assert "starting from their teacher's weights" in (tmp_path / "round" / "train.log").read_text()
+    assert load_checkpoint(result["best"]).config.model.pretrained_path == str(teacher.absolute())
+    import torch
+
+    ours, _ = load_model(result["best"], device="cpu")
+    theirs, _ = load_model(teacher, device="cpu")
+    fresh = train(config.override(["epochs=1", "lr=1e-9", "ema_decay=0", "pseudo_init=scratch"]), clips,
+                  tmp_path / "scratch", log_path=tmp_path / "log.csv")
+    scratch, _ = load_model(fresh["best"], device="cpu")
+    for (name, mine), other, new in zip(ours.backbone.named_parameters(), theirs.backbone.parameters(),
+                                        scratch.backbone.parameters()):
+        torch.testing.assert_close(mine, other, atol=1e-6, rtol=0, msg=name)  # lr 1e-9: still the teacher's
+    assert any((a - b).abs().max() > 1e-3 for a, b in zip(theirs.backbone.parameters(), scratch.backbone.parameters()))
 
 
 def _rewrite(csv: Path, tmp_path: Path, edit=None, header=None) -> Path:

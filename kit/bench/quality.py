@@ -299,6 +299,8 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
 
 
 def cli(argv) -> int:
+    from kit.infer.pseudo import MIN_CONFIDENCE
+
     parser = argparse.ArgumentParser(prog="python -m kit bench quality", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="runs/quality", help="output folder (results resume from it)")
@@ -317,6 +319,9 @@ def cli(argv) -> int:
     parser.add_argument("--pseudo-power", type=float, default=1.0, help="sharpening of the pseudo labels")
     parser.add_argument("--pseudo-top-k", type=int, default=0, help="keep each window's k highest (0: all)")
     parser.add_argument("--pseudo-threshold", type=float, default=0.0, help="zero pseudo labels below this")
+    parser.add_argument("--pseudo-min-confidence", type=float, default=MIN_CONFIDENCE,
+                        help=f"leave out windows whose top probability is below this (default {MIN_CONFIDENCE}, "
+                             f"kit pseudo-label's)")
     parser.add_argument("--pseudo-variant", action="append", default=[], metavar="NAME=key=value,...",
                         help="one pseudo round from the defaults' model with these settings (repeatable): "
                              "power/threshold/top_k/min_confidence (pseudo-label), init=teacher (start from its "
@@ -331,7 +336,8 @@ def cli(argv) -> int:
     Config().override(args.set)
     summary = bench_quality(args.out, args.proxies.split(","), [int(s) for s in args.seeds.split(",")], variants,
                             args.set, Path(args.data), not args.no_baseline, args.pseudo_rounds,
-                            dict(power=args.pseudo_power, top_k=args.pseudo_top_k, threshold=args.pseudo_threshold),
+                            dict(power=args.pseudo_power, top_k=args.pseudo_top_k, threshold=args.pseudo_threshold,
+                                 min_confidence=args.pseudo_min_confidence),
                             parse_variant(f"student={args.student}")[1] if args.student else [],
                             [parse_round_variant(v) for v in args.pseudo_variant])
     print(markdown(summary))

@@ -217,6 +217,8 @@ class DataConfig:
     pseudo_csv: typing.Optional[str] = None  # soft labels of extra windows (python -m kit pseudo-label)
     pseudo_ratio: float = 1.0         # pseudo-labelled windows per labelled recording in each epoch
     pseudo_mixup_p: float = 0.5       # mixup_p of a run with pseudo_csv (soundscape windows mixed into the clips)
+    pseudo_init: str = "teacher"      # a run with pseudo_csv starts from the weights that made it | scratch
+    pseudo_epoch_frac: float = 0.5    # a run that starts from its teacher trains this fraction of `epochs`
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -232,6 +234,10 @@ class DataConfig:
         if not 0 <= self.valid_frac < 1:
             raise ConfigError(f"valid_frac={self.valid_frac} must be in [0, 1)")
         _probability("pseudo_mixup_p", self.pseudo_mixup_p)
+        _choice("pseudo_init", self.pseudo_init, ("teacher", "scratch"))
+        if not 0 < self.pseudo_epoch_frac <= 1:
+            raise ConfigError(f"pseudo_epoch_frac={self.pseudo_epoch_frac} must be in (0, 1] (the fraction of "
+                              f"`epochs` a run that starts from its teacher trains)")
         if self.pseudo_ratio < 0:
             raise ConfigError(f"pseudo_ratio={self.pseudo_ratio} must be >= 0 (pseudo windows per labelled "
                               f"recording in each epoch)")

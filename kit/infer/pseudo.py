@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+MIN_CONFIDENCE = 0.3  # measured on the short proxy (README): unsure windows teach the student the teacher's errors
 
 
 def audio_files(sources) -> list:
@@ -52,7 +55,7 @@ def sharpen(probs: np.ndarray, power: float = 1.0, threshold: float = 0.0, top_k
 
 
 def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: float = 0.0, top_k: int = 0,
-                 device="auto", runtime: str = "torch", budget_min=None, min_confidence: float = 0.0):
+                 device="auto", runtime: str = "torch", budget_min=None, min_confidence: float = MIN_CONFIDENCE):
     """Write the soft-label CSV of every window of `sources`; returns its DataFrame."""
     import kit
     from kit.infer.members import load_members, union_labels
@@ -72,6 +75,10 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
                                 budget_s=None if budget_min is None else 60 * budget_min)
     labels, window_s = union_labels(members), members[0].config.audio.window_s
     keep = frame.attrs["computed"] & (frame[labels].max(axis=1).to_numpy() >= min_confidence)
+    if frame.attrs["computed"].any() and not keep.any():
+        warnings.warn(f"{out_csv}: no window's top probability reaches min_confidence={min_confidence}: the CSV "
+                      f"holds no window (a run with it trains on the labelled recordings only); lower "
+                      f"--min-confidence")
     index = frame.attrs["file_index"][keep]
     root = Path(os.path.commonpath([str(p.parent) for p in files]))
     out = frame.loc[keep, labels].reset_index(drop=True)
@@ -98,8 +105,9 @@ def cli(argv) -> int:
     parser.add_argument("--power", type=float, default=1.0, help="sharpen: p ** power (default 1)")
     parser.add_argument("--threshold", type=float, default=0.0, help="probabilities below it -> 0 (default 0)")
     parser.add_argument("--top-k", type=int, default=0, help="keep the k highest labels per window (0 = all)")
-    parser.add_argument("--min-confidence", type=float, default=0.0,
-                        help="leave out windows whose highest probability is below it (default 0: keep all)")
+    parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
+                        help=f"leave out windows whose highest probability is below it (default {MIN_CONFIDENCE}; "
+                             f"0 keeps all)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--runtime", choices=["torch", "onnx", "openvino"], default="torch")
     parser.add_argument("--budget-min", type=float, help="time budget in minutes (default: none)")

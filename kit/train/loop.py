@@ -254,6 +254,10 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
                          f"{dist.world} processes")
     previous = (out_dir / "train.log").read_text() if resume and (out_dir / "train.log").is_file() else ""
     log = RunLog(out_dir / "train.log", dist.main, previous)
+    if config.data.pseudo_csv:
+        from kit.train.pseudo import start_from_teacher
+
+        config = start_from_teacher(config, log)
     labels, train_set, valid_set, bad = prepare_data(config, data, log, fold)
     steps = len(make_loader(train_set, config, dist, device, 0, train=True))
     run = Run(config, labels, train_set, valid_set, *build(config, labels, device, dist, steps), device=device,

@@ -15,6 +15,7 @@ recordings that no longer exist; windows past a recording's end; a window length
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +95,37 @@ def _resolve_windows(csv: Path, provenance: dict, frame, audio) -> tuple:
     return np.asarray(paths), np.asarray(windows, dtype=np.int64)
 
 
+def start_from_teacher(config, log=print):
+    """The config of a run with pseudo_csv: with pseudo_init='teacher' and no pretrained_path of its own, it starts
+    from the weights of the checkpoint that made the pseudo labels (the first of an ensemble, from the CSV's
+    provenance) and trains pseudo_epoch_frac x `epochs` epochs (at least 1). A teacher of another backbone or
+    preprocessing (a smaller student being distilled) or one no longer there -> from scratch, said in the log."""
+    from kit.checkpoint import CheckpointError, load_checkpoint
+
+    data = config.data
+    if not data.pseudo_csv or data.pseudo_init != "teacher" or config.model.pretrained_path:
+        return config
+    provenance, _ = read_soft_labels(data.pseudo_csv)
+    teacher = (provenance.get("checkpoints") or [None])[0]
+    try:
+        theirs = load_checkpoint(teacher).config if teacher else None
+    except CheckpointError as exc:
+        log(f"pseudo labels: their teacher cannot be read ({exc}): training from scratch")
+        return config
+    if theirs is None:
+        log(f"pseudo labels: {data.pseudo_csv} names no teacher checkpoint: training from scratch")
+        return config
+    mine = dataclasses.replace(config.model, pretrained_path=None)
+    if (dataclasses.replace(theirs.model, pretrained_path=None) != mine or theirs.audio != config.audio
+            or theirs.features != config.features):
+        log(f"pseudo labels: their teacher {teacher} has another backbone or preprocessing: training from scratch")
+        return config
+    epochs = max(1, int(round(data.pseudo_epoch_frac * config.train.epochs)))
+    log(f"pseudo labels: starting from their teacher's weights ({teacher}), {epochs} epochs (pseudo_init, "
+        f"pseudo_epoch_frac)")
+    return config.override([f"pretrained_path={teacher}", f"epochs={epochs}"])
+
+
 class PseudoDataset:
     """Item i -> (crops (K, L), valid (K,), soft target, loss weight 1) of pseudo-labelled window i, like
     RecordingDataset's items: one real crop, then K - 1 empty ones (valid 0, left out of the pooling) when
@@ -149,4 +181,4 @@ class MixedDataset:
         return self.labelled._features(crops, valid), valid, target, weight
 
 
-__all__ = ["PseudoTable", "read_pseudo", "PseudoDataset", "MixedDataset", "PseudoLabelError"]
+__all__ = ["PseudoTable", "read_pseudo", "start_from_teacher", "PseudoDataset", "MixedDataset", "PseudoLabelError"]
