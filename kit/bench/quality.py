@@ -11,7 +11,8 @@ rewritten atomically after each run: an interrupted bench resumes where it stopp
 over seeds) and OUT/summary.png.
 
     python -m kit bench quality --out runs/quality [--proxies esc50,short] [--seeds 0,1] [--ablation]
-        [--variant NAME=key=value,key=value ...] [--set key=value ...]
+        [--variant NAME=key=value,key=value ...] [--set key=value ...] [--pseudo-rounds N]
+        [--pseudo-variant NAME=min_confidence=0.2,init=teacher,epochs=20 ...] [--student key=value,...]
 """
 from __future__ import annotations
 
@@ -299,7 +300,7 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
 
 
 def cli(argv) -> int:
-    from kit.infer.pseudo import MIN_CONFIDENCE
+    from kit.infer import MIN_CONFIDENCE
 
     parser = argparse.ArgumentParser(prog="python -m kit bench quality", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

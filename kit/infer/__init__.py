@@ -15,11 +15,11 @@ from kit.infer.fit import FitEstimate, estimate_members, members_that_fit, split
 from kit.infer.longform import to_long, validate_long_submission, write_long_submission
 from kit.infer.members import Member, Runner, load_members, member_probs, union_labels
 from kit.infer.predict import infer_config_from, predict_competition, predict_soundscapes, smooth
-from kit.infer.pseudo import pseudo_label
+from kit.infer.pseudo import MIN_CONFIDENCE, pseudo_label
 from kit.infer.submission import align_labels, empty_submission, validate_submission, write_submission
 
 __all__ = ["predict_soundscapes", "predict_competition", "infer_config_from", "smooth", "Member", "Runner",
            "load_members", "member_probs", "union_labels", "BudgetGuard", "BudgetPlan", "align_labels",
            "empty_submission", "validate_submission", "write_submission", "to_long", "validate_long_submission",
-           "write_long_submission", "pseudo_label", "FitEstimate", "estimate_members", "members_that_fit",
-           "split_costs"]
+           "write_long_submission", "pseudo_label", "MIN_CONFIDENCE", "FitEstimate", "estimate_members",
+           "members_that_fit", "split_costs"]
