@@ -71,7 +71,7 @@ def test_train_notebook_writes_a_checkpoint_that_predicts(competition, tmp_path,
 
 
 def test_train_notebook_runs_the_semi_supervised_loop(competition, shared_data, tmp_path, monkeypatch):
-    """KIT_LOOP=1: 2 fold models -> pseudo-labels of train_soundscapes/ -> round 1 -> a student."""
+    """KIT_LOOP=1: 2 fold models -> pseudo-labels of train_soundscapes/ -> rounds 1 and 2 -> a student."""
     comp, labels = competition
     unlabeled = comp / "train_soundscapes"
     unlabeled.mkdir(exist_ok=True)
@@ -90,11 +90,14 @@ def test_train_notebook_runs_the_semi_supervised_loop(competition, shared_data, 
 
     out = tmp_path / "loop"
     assert len(pd.read_csv(out / "folds" / "oof.csv")) == 6   # every training recording once
-    provenance, frame = read_soft_labels(out / "pseudo.csv")
+    provenance, frame = read_soft_labels(out / "pseudo1.csv")
     assert len(provenance["checkpoints"]) == 2 and list(frame["filename"]) == ["aru_1.ogg"]
-    assert load_checkpoint(out / "round1" / "best.ckpt").config.data.pseudo_csv == str(out / "pseudo.csv")
+    assert load_checkpoint(out / "round1" / "best.ckpt").config.data.pseudo_csv == str(out / "pseudo1.csv")
+    assert read_soft_labels(out / "pseudo2.csv")[0]["checkpoints"] == [str(out / "round1" / "best.ckpt")]
+    round2 = load_checkpoint(out / "round2" / "best.ckpt").config
+    assert round2.model.pretrained_path == str(out / "round1" / "best.ckpt")  # started from its teacher
     teacher = read_soft_labels(out / "teacher.csv")[1]
     assert set(teacher["filename"]) > {"train_soundscapes/aru_1.ogg"}   # the clips too
     student = load_checkpoint(out / "student" / "best.ckpt")
     assert student.config.model.backbone == "rnn" and student.labels == load_checkpoint(
-        out / "round1" / "best.ckpt").labels
+        out / "round2" / "best.ckpt").labels
