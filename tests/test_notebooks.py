@@ -82,6 +82,7 @@ def test_train_notebook_runs_the_semi_supervised_loop(competition, shared_data, 
     monkeypatch.setenv("KIT_OUT", str(tmp_path / "loop"))
     monkeypatch.setenv("KIT_LOOP", "1")
     monkeypatch.setenv("KIT_FOLDS", "2")
+    monkeypatch.setenv("KIT_ROUNDS", "2")
     monkeypatch.setenv("KIT_STUDENT", "rnn")
     monkeypatch.setenv("KIT_SET", " ".join(H.TINY_SETS + ["epochs=1", "batch_size=4", "rnn_hidden=8"]))
     run_notebook("train.ipynb", tmp_path)

@@ -138,7 +138,7 @@ def test_a_pseudo_run_starts_from_its_teacher(made, tmp_path):
     base = Config().override(D.TINY + ["epochs=1", "valid_frac=0"])
     teacher = Path(train(base, clips, tmp_path / "teacher", log_path=tmp_path / "log.csv")["best"])
     pseudo_label([teacher], [sounds], tmp_path / "p.csv", device="cpu")
-    config, notes = base.override([f"pseudo_csv={tmp_path / 'p.csv'}", "epochs=4"]), []
+    config, notes = base.override([f"pseudo_csv={tmp_path / 'p.csv'}", "epochs=4", "pseudo_epoch_frac=0.5"]), []
     started = start_from_teacher(config, notes.append)
     assert started.model.pretrained_path == str(teacher.absolute()) and started.train.epochs == 2
     assert "starting from their teacher's weights" in notes[-1]

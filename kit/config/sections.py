@@ -218,7 +218,7 @@ class DataConfig:
     pseudo_ratio: float = 1.0         # pseudo-labelled windows per labelled recording in each epoch
     pseudo_mixup_p: float = 0.5       # mixup_p of a run with pseudo_csv (soundscape windows mixed into the clips)
     pseudo_init: str = "teacher"      # a run with pseudo_csv starts from the weights that made it | scratch
-    pseudo_epoch_frac: float = 0.5    # a run that starts from its teacher trains this fraction of `epochs`
+    pseudo_epoch_frac: float = 1.0    # a run that starts from its teacher trains this fraction of `epochs`
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
