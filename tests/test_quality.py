@@ -27,10 +27,10 @@ def test_variants_are_parsed_and_bad_ones_refused_before_any_training():
         parse_variant("x=noise_p")
     with pytest.raises(ConfigError, match="mixup_p"):
         parse_variant("x=mixup_p=1.5")
-    assert parse_round_variant("sure=min_confidence=0.3,init=teacher,epochs=20") == (
-        "sure", ["min_confidence=0.3", "init=teacher", "epochs=20"])
-    with pytest.raises(ValueError, match="init takes only 'teacher'"):
-        parse_round_variant("x=init=scratch")
+    assert parse_round_variant("sure=min_confidence=0.3,pseudo_init=scratch,epochs=20") == (
+        "sure", ["min_confidence=0.3", "pseudo_init=scratch", "epochs=20"])
+    with pytest.raises(ConfigError, match="pseudo_init"):
+        parse_round_variant("x=pseudo_init=sideways")
     with pytest.raises(ConfigError, match="mixup_p"):
         parse_round_variant("x=power=2,mixup_p=1.5")
 
@@ -62,7 +62,7 @@ def test_bench_runs_variants_a_pseudo_round_and_students_then_resumes(small_shar
     out = tmp_path / "q"
     kwargs = dict(proxies=["short"], seeds=[0], variants=[("defaults", [])],
                   extra=D.TINY + ["epochs=1", "noise_p=0.5"], shared=small_shared, pseudo_rounds=1,
-                  student=["cnn_channels=4"], round_variants=[("sure", ["init=teacher", "power=2", "top_k=1"])])
+                  student=["cnn_channels=4"], round_variants=[("sure", ["power=2", "top_k=1"])])
     summary = bench_quality(out, **kwargs)
     results = pd.read_csv(out / "results.csv")
     wanted = ["logreg baseline", "defaults", "defaults + 1 pseudo round", "round 1: sure", "student (labels only)",

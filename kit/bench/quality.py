@@ -12,7 +12,7 @@ over seeds) and OUT/summary.png.
 
     python -m kit bench quality --out runs/quality [--proxies esc50,short] [--seeds 0,1] [--ablation]
         [--variant NAME=key=value,key=value ...] [--set key=value ...] [--pseudo-rounds N]
-        [--pseudo-variant NAME=min_confidence=0.2,init=teacher,epochs=20 ...] [--student key=value,...]
+        [--pseudo-variant NAME=min_confidence=0.2,pseudo_epoch_frac=0.5 ...] [--student key=value,...]
 """
 from __future__ import annotations
 
@@ -110,22 +110,18 @@ PSEUDO_LABEL_KEYS = {"power": float, "threshold": float, "top_k": int, "min_conf
 
 
 def split_round_settings(assignments: list) -> tuple:
-    """A pseudo variant's 'key=value' list -> (pseudo-label keyword arguments, start from the teacher's weights,
-    the training overrides): power / threshold / top_k / min_confidence go to kit pseudo-label, init=teacher
-    starts the round from the teacher's weights, the rest are config overrides."""
-    label_kwargs, init_teacher, rest = {}, False, []
+    """A pseudo variant's 'key=value' list -> (pseudo-label keyword arguments, the training overrides): power /
+    threshold / top_k / min_confidence go to kit pseudo-label, the rest (pseudo_init, pseudo_epoch_frac, any
+    config key) are config overrides, checked now."""
+    label_kwargs, rest = {}, []
     for text in assignments:
         key, _, value = text.partition("=")
         if key.strip() in PSEUDO_LABEL_KEYS:
             label_kwargs[key.strip()] = PSEUDO_LABEL_KEYS[key.strip()](value)
-        elif key.strip() == "init":
-            if value.strip() != "teacher":
-                raise ValueError(f"--pseudo-variant {text!r}: init takes only 'teacher'")
-            init_teacher = True
         else:
             rest.append(text)
     Config().override(rest)
-    return label_kwargs, init_teacher, rest
+    return label_kwargs, rest
 
 
 def run_round_variants(comp: Path, runs: Path, seed: int, extra: list, variants: list, results, record) -> None:
@@ -138,11 +134,11 @@ def run_round_variants(comp: Path, runs: Path, seed: int, extra: list, variants:
         row_name = f"round 1: {name}"
         if _done(results, comp.name.rsplit("_seed", 1)[0], row_name, seed):
             continue
-        label_kwargs, init_teacher, rest = split_round_settings(assignments)
+        label_kwargs, rest = split_round_settings(assignments)
         run_dir = runs / f"round_{name.replace(' ', '_')}_seed{seed}"
         csv = pseudo_label([teacher], [comp / "train_soundscapes"], run_dir / "pseudo.csv", device="cpu",
                            **label_kwargs)
-        rest = [f"pseudo_csv={run_dir / 'pseudo.csv'}"] + [f"pretrained_path={teacher}"] * init_teacher + rest
+        rest = [f"pseudo_csv={run_dir / 'pseudo.csv'}"] + rest  # starts from the teacher: pseudo_init's default
         row = run_one(comp, run_dir, row_name, rest, seed, extra)
         row["changes"] = f"{len(csv)} pseudo windows; " + " ".join(assignments)
         record(row)
@@ -325,8 +321,8 @@ def cli(argv) -> int:
                              f"kit pseudo-label's)")
     parser.add_argument("--pseudo-variant", action="append", default=[], metavar="NAME=key=value,...",
                         help="one pseudo round from the defaults' model with these settings (repeatable): "
-                             "power/threshold/top_k/min_confidence (pseudo-label), init=teacher (start from its "
-                             "weights), any config key")
+                             "power/threshold/top_k/min_confidence (pseudo-label), any config key "
+                             "(pseudo_init=scratch, pseudo_epoch_frac=0.5, ...)")
     parser.add_argument("--student", default="", metavar="key=value,...",
                         help="distillation: train this student (defaults + these overrides) with and without the "
                              "teacher's soft labels (the defaults' model and its pseudo rounds)")
