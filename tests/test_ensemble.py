@@ -113,6 +113,7 @@ def test_int8_export_and_predict_round_trip(ckpts, int8_file, comp, tmp_path):
     path, printed = int8_file
     assert path.name == "m0.int8.onnx" and path.is_file()
     assert "top-1 agreement with fp32: " in printed and "on 4 held-out windows" in printed
+    assert "percentile calibration" in printed and _metadata(path)["kit_calibrate_method"] == "percentile"
     assert "on 4 calibration windows" in printed and "mini-competition (4 windows): padded cmAP fp32" in printed
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -217,6 +218,7 @@ def test_ensemble_benchmark_writes_its_keys(shared_data, tmp_path):
     assert r["separate_member_windows_per_s"] > 0 and r["today_member_windows_per_s"] > 0
     assert 0 <= r["int8_top1_agreement"] <= 1 and r["int8_speedup"] > 0 and r["members_that_fit"] >= 0
     assert 0 <= r["fp32_noise_top1_agreement"] <= 1 and r["int8_agreement_windows"] > 0
+    assert r["int8_calibrate_method"] == "percentile"  # the default, read back from the int8 file
 
 
 def test_calibration_folders_are_searched_recursively(shared_data, tmp_path):
@@ -229,3 +231,58 @@ def test_calibration_folders_are_searched_recursively(shared_data, tmp_path):
     (tmp_path / "train_audio" / "notes.txt").write_text("not audio")
     found = audio_sources([tmp_path / "train_audio"])
     assert found == [tmp_path / "train_audio" / "dog" / "x.ogg", tmp_path / "train_audio" / "y.ogg"]
+
+
+def _metadata(path) -> dict:
+    import onnx
+
+    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+
+
+def _input_scale(path) -> float:
+    """The scale of the first activation QuantizeLinear (the input of the first conv: the features, reshaped)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    node = next(n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] not in inits)
+    return float(inits[node.input[1]])
+
+
+def test_calibration_methods(ckpts, shared_data, tmp_path, monkeypatch):
+    """percentile (the default) ignores one outlier that stretches minmax's range; the method is recorded in the
+    file; an unknown method is refused; an onnxruntime with one-sided percentiles falls back to minmax."""
+    from kit.checkpoint import load_checkpoint
+    from kit.export import Int8Error, export_parts, int8_metadata, quantize_network, window_features
+    from kit.export import quantize
+
+    net = export_parts(ckpts[0], tmp_path / "parts", frontend=False)["network"]
+    config = load_checkpoint(ckpts[0]).config.for_inference()
+    one = window_features(config, [shared_data / "field" / "aru_1.ogg"], 1)
+    n = -(-400_000 // one[0].size)  # enough values that one outlier is beyond the 99.999th percentile
+    feats = np.random.default_rng(0).standard_normal((n, *one.shape[1:])).astype(np.float32)
+    feats[0, 0, 0, 0] = 1000.0
+    meta = int8_metadata(ckpts[0], load_checkpoint(ckpts[0]))
+    scales, methods = {}, {}
+    for method in ("percentile", "minmax"):
+        out = quantize_network(net, feats, tmp_path / f"{method}.onnx", meta, calibrate_method=method)
+        scales[method] = _input_scale(out)
+        methods[method] = _metadata(out)["kit_calibrate_method"]
+    assert methods == {"percentile": "percentile", "minmax": "minmax"}
+    assert scales["minmax"] > 900 / 255  # the outlier sets the whole range
+    assert scales["percentile"] < 10 / 255  # a standard normal's range, give or take
+    with pytest.raises(Int8Error, match=r"bad.onnx: calibrate_method='kl' is not one of percentile, minmax"):
+        quantize_network(net, feats, tmp_path / "bad.onnx", meta, calibrate_method="kl")
+    assert not (tmp_path / "bad.onnx").exists()
+    monkeypatch.setattr(quantize, "_two_sided_percentile", lambda: False)
+    with pytest.warns(UserWarning, match="fb.onnx: this onnxruntime's percentile calibration clips negative"):
+        out = quantize_network(net, feats[:4], tmp_path / "fb.onnx", meta)
+    assert _metadata(out)["kit_calibrate_method"] == "minmax"
+
+
+def test_two_sided_percentile_probe():
+    """The installed onnxruntime (requirements.txt) has two-sided percentiles, so percentile is what runs."""
+    from kit.export.quantize import _two_sided_percentile
+
+    assert _two_sided_percentile() is True

@@ -135,6 +135,7 @@ def _agreement(fp32, int8, config, holdout_files: list, windows: int) -> dict:
     return {"int8_top1_agreement": top1_agreement(a, b), "int8_agreement_windows": len(feats),
             "fp32_noise_top1_agreement": top1_agreement(a, in_runs(fp32.run, feats + noise)),
             "int8_max_abs_diff": float(np.abs(a - b).max()),
+            "int8_calibrate_method": int8.session.get_modelmeta().custom_metadata_map.get("kit_calibrate_method", ""),
             "fp32_top1_classes": int(len(np.unique(a.argmax(axis=1))))}  # 1: the agreement is trivially high
 
 
@@ -201,6 +202,7 @@ def report(r: dict) -> str:
         f"{1e3 * r['member_s_per_window']:.2f} ms per member",
         f"  network only (member 0): fp32 {r['fp32_network_windows_per_s']:.1f}, int8 "
         f"{r['int8_network_windows_per_s']:.1f} windows/s: int8 / fp32 = {r['int8_speedup']:.2f}; top-1 "
+        f"({r['int8_calibrate_method']} calibration) "
         f"agreement {r['int8_top1_agreement']:.3f} on {r['int8_agreement_windows']} held-out ESC-50 windows "
         f"(max |fp32 - int8| {r['int8_max_abs_diff']:.3f}; fp32's top-1 takes {r['fp32_top1_classes']} distinct "
         f"label(s) there); fp32 against itself with 1 % input noise: {r['fp32_noise_top1_agreement']:.3f}",

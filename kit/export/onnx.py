@@ -334,6 +334,9 @@ def cli(argv) -> int:
                              "--calibrate's windows; reports its top-1 agreement with fp32")
     parser.add_argument("--calibrate", action="append", metavar="AUDIO_OR_DIR", help="int8 calibration audio")
     parser.add_argument("--calib-windows", type=int, default=128, help="int8: calibration windows (as many held out)")
+    parser.add_argument("--calibrate-method", choices=["percentile", "minmax"], default="percentile",
+                        help="int8 activation ranges: the 99.999th percentile of the calibration values (default) "
+                             "or their min/max (faster to quantize, lower agreement)")
     parser.add_argument("--competition", metavar="DIR", help="int8: also score fp32 and int8 on this "
                                                              "mini-competition (test_soundscapes/ + solution.csv)")
     args = parser.parse_args(argv)
@@ -354,10 +357,12 @@ def cli(argv) -> int:
 def _cli_int8(args) -> int:
     from kit.export.quantize import export_int8
 
-    r = export_int8(args.checkpoint, args.out, args.calibrate, args.calib_windows, args.competition)  # Int8Error:
+    r = export_int8(args.checkpoint, args.out, args.calibrate, args.calib_windows, args.competition,  # Int8Error:
+                    args.calibrate_method)
     #   a ValueError, printed by kit.cli as `error: ...` (exit 2)
     hold = "-" if r["top1_agreement_holdout"] is None else f"{r['top1_agreement_holdout']:.3f}"
-    print(f"wrote {r['out']} (int8 network: features (batch, C, H, T) -> probabilities)\n"
+    print(f"wrote {r['out']} (int8 network: features (batch, C, H, T) -> probabilities; "
+          f"{r['calibrate_method']} calibration)\n"
           f"  top-1 agreement with fp32: {hold} on {r['holdout_windows']} held-out windows, "
           f"{r['top1_agreement_calibration']:.3f} on {r['calibration_windows']} calibration windows; "
           f"max |fp32 - int8| = {r['max_abs_diff']:.3f}")

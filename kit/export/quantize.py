@@ -1,9 +1,14 @@
 """int8 members: ONNX Runtime static quantization of a member's network graph (features in, probabilities out;
-QDQ format, per-channel int8 weights, uint8 activations, MinMax calibration on real windows). The front-end
-stays float32 (a log-mel's dynamic range does not survive 8 bits) and is shared by the members of its group.
+QDQ format, per-channel int8 weights, uint8 activations, calibrated on real windows). The front-end stays
+float32 (a log-mel's dynamic range does not survive 8 bits) and is shared by the members of its group.
 
     python -m kit export --checkpoint best.ckpt --out best.int8.onnx --precision int8 --calibrate AUDIO_OR_DIR \
-        [--calib-windows 128] [--competition DIR]
+        [--calib-windows 128] [--calibrate-method percentile|minmax] [--competition DIR]
+
+Activation ranges come from the 99.999th percentile of each tensor's calibration values (`percentile`, the
+default) or from their min and max (`minmax`: 6x faster to quantize, but one outlier widens a whole tensor's
+step; on efficientnet_b0 trained 10 / 40 epochs it agreed with fp32 on 0.548 / 0.823 of held-out windows
+against 0.75 / 0.927 for percentile).
 
 The windows of the calibration audio alternate: even ones calibrate, odd ones are held out. The export reports
 the top-1 agreement of int8 with float32 on both (and, with a mini-competition folder, the padded cmAP of each
@@ -12,7 +17,10 @@ when it exists (its labels and the checkpoint's sha256 are checked), else quanti
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import io
 import json
 import logging
 import tempfile
@@ -25,6 +33,8 @@ import numpy as np
 INT8_SUFFIX = ".int8.onnx"
 AGREEMENT_WARN = 0.99
 CALIB_WINDOWS = 64
+CALIBRATE_METHODS = ("percentile", "minmax")
+CALIB_PERCENTILE = 99.999
 
 
 class Int8Error(ValueError):
@@ -103,33 +113,61 @@ def _reader(feats: np.ndarray, input_name: str):
 
 
 def quantize_network(network_onnx, calib_feats: np.ndarray, out_path, metadata: dict, source: str = "",
-                     per_channel: bool = True) -> Path:
-    """Write the int8 network (QDQ) calibrated on `calib_feats` (N, C, H, T) to out_path atomically."""
+                     per_channel: bool = True, calibrate_method: str = "percentile") -> Path:
+    """Write the int8 network (QDQ) calibrated on `calib_feats` (N, C, H, T) to out_path atomically; the method
+    (CALIBRATE_METHODS) is recorded in its metadata as kit_calibrate_method."""
     import onnx
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     from kit.utils import atomic_write_bytes
 
+    if calibrate_method not in CALIBRATE_METHODS:
+        raise Int8Error(f"{source or out_path}: calibrate_method={calibrate_method!r} is not one of "
+                        f"{', '.join(CALIBRATE_METHODS)}; nothing was written")
     if len(calib_feats) == 0:
         raise Int8Error(f"{source or out_path}: the calibration set is empty (no window of audio to calibrate on); "
                         f"give audio files or folders with --calibrate; nothing was written")
+    if calibrate_method == "percentile" and not _two_sided_percentile():
+        warnings.warn(f"{source or out_path}: this onnxruntime's percentile calibration clips negative activations "
+                      f"(a one-sided histogram); calibrating with minmax instead (upgrade onnxruntime for percentile)")
+        calibrate_method = "minmax"
+    method = {"percentile": CalibrationMethod.Percentile, "minmax": CalibrationMethod.MinMax}[calibrate_method]
     with tempfile.TemporaryDirectory(prefix="kit-int8-") as tmp_name:
         tmp = Path(tmp_name)
         prepared = _preprocess(Path(network_onnx), tmp / "prepared.onnx")
         root = logging.getLogger()
         level, _ = root.level, root.setLevel(logging.ERROR)  # per-channel notes about 1-D BatchNorm weights
         try:
-            quantize_static(str(prepared), str(tmp / "int8.onnx"), _reader(calib_feats, "features"),
-                            quant_format=QuantFormat.QDQ, per_channel=per_channel, activation_type=QuantType.QUInt8,
-                            weight_type=QuantType.QInt8)
+            with contextlib.redirect_stdout(io.StringIO()):  # the histogram calibrater prints its progress
+                quantize_static(str(prepared), str(tmp / "int8.onnx"), _reader(calib_feats, "features"),
+                                quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                                calibrate_method=method, extra_options={"CalibPercentile": CALIB_PERCENTILE})
         finally:
             root.setLevel(level)
         model = onnx.load(str(tmp / "int8.onnx"))
-        for key, value in metadata.items():
+        for key, value in {**metadata, "kit_calibrate_method": calibrate_method}.items():
             entry = model.metadata_props.add()
             entry.key, entry.value = key, value
         atomic_write_bytes(out_path, model.SerializeToString())
     return Path(out_path)
+
+
+@functools.lru_cache(maxsize=1)
+def _two_sided_percentile() -> bool:
+    """Whether this onnxruntime's percentile calibration keeps a tensor's negative range (older releases built the
+    histogram of |x| and so put the lower threshold near 0): probed on a tiny tensor, not read from a version."""
+    try:
+        from onnxruntime.quantization.calibrate import HistogramCollector
+
+        collector = HistogramCollector(method="percentile", symmetric=False, num_bins=128, num_quantized_bins=128,
+                                       percentile=99.0, scenario="same")
+        with contextlib.redirect_stdout(io.StringIO()):
+            collector.collect({"x": np.linspace(-4.0, 1.0, 1001, dtype=np.float32)})
+            low = collector.compute_collection_result()["x"][0]
+        return float(low) < -3.0
+    except Exception:  # an API this probe does not know: do not trust the method
+        return False
 
 
 def _preprocess(network: Path, out: Path) -> Path:
@@ -206,7 +244,8 @@ def onnx_member(checkpoint, precision: str = "fp32", calibration=(), frontends=N
         return frontend, OnnxNetwork(quantized), ckpt
 
 
-def export_int8(checkpoint, out_path, calibration, calib_windows: int = 128, competition=None) -> dict:
+def export_int8(checkpoint, out_path, calibration, calib_windows: int = 128, competition=None,
+                calibrate_method: str = "percentile") -> dict:
     """Write the int8 network of a checkpoint and return its accuracy report (top-1 agreement with float32 on the
     calibration and held-out windows; padded cmAP of both on a mini-competition when one is given)."""
     from kit.export.onnx import OnnxNetwork, export_parts
@@ -218,9 +257,11 @@ def export_int8(checkpoint, out_path, calibration, calib_windows: int = 128, com
         feats = window_features(ckpt.config, files, 2 * calib_windows)
         calib, hold = feats[0::2], feats[1::2]
         where = f"{out_path} (calibration audio: {', '.join(map(str, calibration or [])) or 'none'})"
-        quantize_network(parts["network"], calib, out_path, int8_metadata(checkpoint, ckpt), where)
+        quantize_network(parts["network"], calib, out_path, int8_metadata(checkpoint, ckpt), where,
+                         calibrate_method=calibrate_method)
         fp32, int8 = _batched(OnnxNetwork(parts["network"])), _batched(OnnxNetwork(out_path))
-        report = {"out": str(out_path), "calibration_windows": len(calib), "holdout_windows": len(hold),
+        report = {"out": str(out_path), "calibrate_method": calibrate_method, "calibration_windows": len(calib),
+                  "holdout_windows": len(hold),
                   "top1_agreement_calibration": top1_agreement(fp32(calib), int8(calib)),
                   "top1_agreement_holdout": top1_agreement(fp32(hold), int8(hold)) if len(hold) else None,
                   "max_abs_diff": float(np.abs(fp32(feats) - int8(feats)).max())}
@@ -265,5 +306,6 @@ def competition_delta(ckpt, fp32_run, int8_run, folder) -> dict:
             "competition_windows": len(ids)}
 
 
-__all__ = ["Int8Error", "INT8_SUFFIX", "int8_path_for", "quantize_network", "load_int8", "onnx_member",
-           "export_int8", "top1_agreement", "window_features", "competition_delta", "audio_sources", "int8_metadata"]
+__all__ = ["Int8Error", "INT8_SUFFIX", "CALIBRATE_METHODS", "int8_path_for", "quantize_network", "load_int8",
+           "onnx_member", "export_int8", "top1_agreement", "window_features", "competition_delta", "audio_sources",
+           "int8_metadata"]
