@@ -106,6 +106,23 @@ def test_seed_determinism(tone_clips, tone_comp, tmp_path):
     assert (tmp_path / "other" / "events.csv").read_text() != (tone_comp / "events.csv").read_text()
 
 
+def test_unlabeled_soundscapes_leave_the_test_folder_unchanged(tone_clips, tone_comp, tmp_path):
+    """--unlabeled N draws from its own generator, after the test: the proxies gained train_soundscapes/ without
+    changing the test soundscapes their figures were measured on."""
+    out = tmp_path / "with"
+    make_competition(tone_clips, out, n_soundscapes=3, soundscape_s=20.0, seed=7, sample_rate_hz=SR, n_unlabeled=2)
+    for name in ("solution.csv", "events.csv", "train_metadata.csv"):
+        assert (out / name).read_text() == (tone_comp / name).read_text(), name
+    for k in range(3):
+        name = f"soundscape_{k:03d}.ogg"
+        np.testing.assert_array_equal(load_audio(out / "test_soundscapes" / name, SR),
+                                      load_audio(tone_comp / "test_soundscapes" / name, SR))
+    unlabeled = sorted((out / "train_soundscapes").glob("*.ogg"))
+    assert [p.name for p in unlabeled] == ["unlabeled_000.ogg", "unlabeled_001.ogg"]
+    first = load_audio(unlabeled[0], SR)
+    assert not np.array_equal(first, load_audio(out / "test_soundscapes" / "soundscape_000.ogg", SR))
+
+
 def _csv(tmp_path, rows, columns=("filename", "label")):
     path = tmp_path / "c.csv"
     pd.DataFrame(rows, columns=list(columns)).to_csv(path, index=False)

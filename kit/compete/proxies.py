@@ -6,6 +6,8 @@ so two seeds hold out different sources:
 - `esc50`: the clips as they are, 5 s each; soundscapes stitched from held-out clips, one per window, over
   near-silence (the setting of the reference figure in shared/data/README.md).
 - `esc50-mixed`: the same clips at random offsets and levels, overlapping, over brownish noise at -42 dBFS.
+- Both also hold 20 unlabeled soundscapes of their held-out sources in train_soundscapes/ (other mixes of the
+  same layout, from their own generator: the test soundscapes are the same with or without them).
 - `short`: each clip cut to its loudest 0.3-1 s event (kit.compete.events); 20 mostly-silent soundscapes (on
   average one call per two windows, background at -70 dBFS; ~30 % of the windows hold a call): short calls
   of unseen sources; and 20 unlabeled soundscapes of the same held-out sources in train_soundscapes/ (other
@@ -30,8 +32,8 @@ class Proxy:
 
 
 PROXIES = {
-    "esc50": Proxy("esc50", MixSettings(layout="stitched", noise_dbfs=-70.0)),
-    "esc50-mixed": Proxy("esc50-mixed", MixSettings()),
+    "esc50": Proxy("esc50", MixSettings(layout="stitched", noise_dbfs=-70.0), n_unlabeled=20),
+    "esc50-mixed": Proxy("esc50-mixed", MixSettings(), n_unlabeled=20),
     "short": Proxy("short", MixSettings(events_per_window=0.5, noise_dbfs=-70.0), short_events=True,
                    n_soundscapes=20, n_unlabeled=20),
 }
