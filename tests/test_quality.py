@@ -65,8 +65,8 @@ def test_bench_runs_variants_a_pseudo_round_and_students_then_resumes(small_shar
                   student=["cnn_channels=4"], round_variants=[("sure", ["power=2", "top_k=1"])])
     summary = bench_quality(out, **kwargs)
     results = pd.read_csv(out / "results.csv")
-    wanted = ["logreg baseline", "defaults", "defaults + 1 pseudo round", "round 1: sure", "student (labels only)",
-              "student (distilled)"]
+    wanted = ["logreg baseline", "defaults", "defaults + 1 pseudo round", "ensemble of rounds 0-1", "round 1: sure",
+              "student (labels only)", "student (distilled)"]
     assert results["variant"].tolist() == wanted and summary["variant"].tolist() == wanted
     scores = results[["accuracy", "roc_auc", "cmap"]].to_numpy()
     assert np.isfinite(scores).all() and ((scores >= 0) & (scores <= 1)).all()
@@ -81,6 +81,9 @@ def test_bench_runs_variants_a_pseudo_round_and_students_then_resumes(small_shar
     round_config = load_checkpoint(runs / "round_sure_seed0" / "best.ckpt").config
     assert round_config.model.pretrained_path == str(runs / "defaults_seed0" / "best.ckpt")
     assert round_config.data.pseudo_csv == str(runs / "round_sure_seed0" / "pseudo.csv")
+    subs = [pd.read_csv(runs / name).set_index("row_id") for name in
+            ("defaults_seed0/submission.csv", "pseudo1_seed0/submission.csv", "pseudo1_seed0/ensemble_submission.csv")]
+    np.testing.assert_allclose(subs[2].to_numpy(), (subs[0] + subs[1]).to_numpy() / 2, atol=1e-5)  # the mean
     changes = results.set_index("variant")["changes"]
     assert changes["student (distilled)"].startswith("cnn_channels=4; teacher: 2 model(s)")
     assert (out / "summary.md").read_text().count("\n") == len(wanted) + 2 and (out / "summary.png").is_file()

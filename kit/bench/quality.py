@@ -89,7 +89,8 @@ def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: in
                       record) -> None:
     """The pseudo-label loop after the defaults' run: pseudo-label train_soundscapes/ with the last model, train
     again with --pseudo (defaults otherwise), score; `rounds` times. Each round is a row "defaults + N pseudo
-    round(s)" (record(row) stores it); rounds already in `results` are skipped."""
+    round(s)" (record(row) stores it) and a row "ensemble of rounds 0-N" (predict with every round's model so far,
+    no training); rows already in `results` are skipped."""
     from kit.infer import pseudo_label
 
     previous = runs / f"defaults_seed{seed}" / "best.ckpt"
@@ -104,6 +105,25 @@ def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: in
             row["changes"] = f"pseudo labels of {len(csv)} windows ({settings}) from {previous}"
             record(row)
         previous = run_dir / "best.ckpt"
+        ensemble_name = f"ensemble of rounds 0-{r}"
+        if not _done(results, comp.name.rsplit("_seed", 1)[0], ensemble_name, seed):
+            members = [runs / f"defaults_seed{seed}" / "best.ckpt"]
+            members += [runs / f"pseudo{k}_seed{seed}" / "best.ckpt" for k in range(1, r + 1)]
+            record(score_ensemble(comp, members, run_dir / "ensemble_submission.csv", ensemble_name, seed))
+
+
+def score_ensemble(comp: Path, checkpoints: list, out_csv: Path, variant: str, seed: int) -> dict:
+    """predict_competition with the checkpoints as one ensemble (no training): a row like run_one's."""
+    import torch
+
+    from kit.compete import score_files
+    from kit.infer import predict_competition
+
+    threads = torch.get_num_threads()
+    predict_competition(checkpoints, comp, out_csv)
+    torch.set_num_threads(threads)
+    return {"variant": variant, "seed": seed, **score_files(out_csv, comp / "solution.csv"), "train_s": 0.0,
+            "best_epoch": 0, "changes": "predict --checkpoint " + " --checkpoint ".join(map(str, checkpoints))}
 
 
 PSEUDO_LABEL_KEYS = {"power": float, "threshold": float, "top_k": int, "min_confidence": float}
@@ -282,7 +302,8 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
                 run_students(comp, out_dir / "runs" / proxy, seed, list(extra), list(student), pseudo_rounds,
                              state["results"], functools.partial(record, proxy, seed))
     results = state["results"]
-    rounds = [f"defaults + {r} pseudo round{'s' if r > 1 else ''}" for r in range(1, pseudo_rounds + 1)]
+    rounds = [name for r in range(1, pseudo_rounds + 1)
+              for name in (f"defaults + {r} pseudo round{'s' if r > 1 else ''}", f"ensemble of rounds 0-{r}")]
     rounds += [f"round 1: {name}" for name, _ in round_variants]
     rounds += ["student (labels only)", "student (distilled)"] if student else []
     wanted = ["logreg baseline"] * baseline + [n for n, _ in variants] + rounds
