@@ -68,21 +68,28 @@ def _done(results: pd.DataFrame, proxy: str, variant: str, seed: int) -> bool:
 
 def run_one(comp: Path, run_dir: Path, variant: str, assignments: list, seed: int, extra: list) -> dict:
     """Train (defaults + extra + the variant's overrides, seeded), predict from best.ckpt, score: one row."""
-    from kit.compete import score_files
-    from kit.infer import predict_competition
     from kit.train import train
 
     config = Config().override([*extra, *assignments, f"seed={seed}", f"split_seed={seed}"])
     start = time.perf_counter()
     result = train(config, comp, run_dir, log_path=run_dir.parent / "experiments.csv")
     train_s = time.perf_counter() - start
+    return {"variant": variant, "seed": seed, **predict_and_score(comp, [result["best"]], run_dir / "submission.csv",
+                                                                   config.infer),
+            "train_s": train_s, "best_epoch": result["best_epoch"], "changes": " ".join(assignments)}
+
+
+def predict_and_score(comp: Path, checkpoints: list, out_csv: Path, infer=None) -> dict:
+    """predict_competition (the checkpoints as one ensemble) and its scores against comp/solution.csv."""
     import torch
 
+    from kit.compete import score_files
+    from kit.infer import predict_competition
+
     threads = torch.get_num_threads()
-    predict_competition([result["best"]], comp, run_dir / "submission.csv", infer=config.infer)
+    predict_competition(checkpoints, comp, out_csv, infer=infer)
     torch.set_num_threads(threads)  # predict picks its own thread count; the next training keeps the bench's
-    return {"variant": variant, "seed": seed, **score_files(run_dir / "submission.csv", comp / "solution.csv"),
-            "train_s": train_s, "best_epoch": result["best_epoch"], "changes": " ".join(assignments)}
+    return score_files(out_csv, comp / "solution.csv")
 
 
 def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: int, sharpen: dict, results,
@@ -109,21 +116,9 @@ def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: in
         if not _done(results, comp.name.rsplit("_seed", 1)[0], ensemble_name, seed):
             members = [runs / f"defaults_seed{seed}" / "best.ckpt"]
             members += [runs / f"pseudo{k}_seed{seed}" / "best.ckpt" for k in range(1, r + 1)]
-            record(score_ensemble(comp, members, run_dir / "ensemble_submission.csv", ensemble_name, seed))
-
-
-def score_ensemble(comp: Path, checkpoints: list, out_csv: Path, variant: str, seed: int) -> dict:
-    """predict_competition with the checkpoints as one ensemble (no training): a row like run_one's."""
-    import torch
-
-    from kit.compete import score_files
-    from kit.infer import predict_competition
-
-    threads = torch.get_num_threads()
-    predict_competition(checkpoints, comp, out_csv)
-    torch.set_num_threads(threads)
-    return {"variant": variant, "seed": seed, **score_files(out_csv, comp / "solution.csv"), "train_s": 0.0,
-            "best_epoch": 0, "changes": "predict --checkpoint " + " --checkpoint ".join(map(str, checkpoints))}
+            scores = predict_and_score(comp, members, run_dir / "ensemble_submission.csv")
+            record({"variant": ensemble_name, "seed": seed, **scores, "train_s": 0.0, "best_epoch": 0,
+                    "changes": "predict --checkpoint " + " --checkpoint ".join(map(str, members))})
 
 
 PSEUDO_LABEL_KEYS = {"power": float, "threshold": float, "top_k": int, "min_confidence": float}

@@ -317,6 +317,8 @@ def parity(checkpoint, onnx_path, audio_path, n_windows: int = 2) -> float:
 
 
 def cli(argv) -> int:
+    from kit.export.quantize import CALIBRATE_METHODS
+
     parser = argparse.ArgumentParser(prog="python -m kit export", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--out", required=True, help="ONNX file to write, e.g. model.onnx (int8: best.int8.onnx "
@@ -334,7 +336,7 @@ def cli(argv) -> int:
                              "--calibrate's windows; reports its top-1 agreement with fp32")
     parser.add_argument("--calibrate", action="append", metavar="AUDIO_OR_DIR", help="int8 calibration audio")
     parser.add_argument("--calib-windows", type=int, default=128, help="int8: calibration windows (as many held out)")
-    parser.add_argument("--calibrate-method", choices=["percentile", "minmax"], default="percentile",
+    parser.add_argument("--calibrate-method", choices=CALIBRATE_METHODS, default=CALIBRATE_METHODS[0],
                         help="int8 activation ranges: the 99.999th percentile of the calibration values (default) "
                              "or their min/max (faster to quantize, lower agreement)")
     parser.add_argument("--competition", metavar="DIR", help="int8: also score fp32 and int8 on this "
