@@ -215,7 +215,7 @@ class DataConfig:
     split_seed: int = 0
     cache_audio_mb: float = 2048.0    # decoded training recordings kept in memory across epochs (per worker)
     pseudo_csv: typing.Optional[str] = None  # soft labels of extra windows (python -m kit pseudo-label)
-    pseudo_ratio: float = 1.0         # pseudo-labelled windows per labelled recording in each epoch
+    pseudo_ratio: float = 0.5         # pseudo-labelled windows per labelled recording in each epoch (measured)
     pseudo_mixup_p: float = 0.5       # mixup_p of a run with pseudo_csv (soundscape windows mixed into the clips)
     pseudo_init: str = "teacher"      # a run with pseudo_csv starts from the weights that made it | scratch
     pseudo_epoch_frac: float = 1.0    # a run that starts from its teacher trains this fraction of `epochs`
