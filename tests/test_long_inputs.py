@@ -65,9 +65,10 @@ def _growth_mb(long: dict, short: dict) -> float:
 def _check_streamed(tmp_path, minutes: float, attempts: int = 2) -> dict:
     """Peak-RSS growth from the 6 min reference to `minutes`, in fresh interpreters.
 
-    glibc places the decode thread's buffers in per-thread arenas whose reuse depends on thread timing, so one
-    run in a busy full suite has overshot (244 MiB once, 44-49 MiB on reruns of the same clone). A real
-    whole-file load overshoots every time, so the smallest growth of `attempts` runs is held to the same limit."""
+    The peak varies from run to run (most likely glibc's per-thread arenas for the decode thread, whose reuse
+    depends on thread timing): one run in a busy full suite has overshot (244 MiB once, 44-49 MiB on reruns of
+    the same clone). A real whole-file load overshoots every time, so the smallest growth of `attempts` runs is
+    held to the same limit."""
     short_dir, long_dir = tmp_path / "short", tmp_path / "long"
     short_dir.mkdir(), long_dir.mkdir()
     B.make_long(short_dir / "short.flac", REFERENCE_MIN)
