@@ -218,3 +218,87 @@ def test_other_label_order_is_aligned_by_name_and_missing_labels_noted(made, tmp
     assert any("aligned by name" in n for n in table.notes)
     wider = read_pseudo(csv, LABELS + ["d"], Config())
     assert (wider.targets[:, 3] == 0).all() and any("get target 0" in n for n in wider.notes)
+
+
+def _offset_in(x: np.ndarray, crop: np.ndarray, start: int, most: int) -> int:
+    """Where `crop` sits in `x` relative to `start`, searched within +-most samples (asserts an exact match)."""
+    low = max(0, start - most)
+    views = np.lib.stride_tricks.sliding_window_view(x[low: start + most + 64], 64)
+    hits = np.flatnonzero((views == crop[:64]).all(axis=1))
+    assert len(hits) >= 1, "the crop is no slice of its recording near its window"
+    offset = low + int(hits[0]) - start
+    np.testing.assert_array_equal(crop, x[start + offset: start + offset + len(crop)])
+    return offset
+
+
+def test_pseudo_jitter_moves_the_window_seeded_and_keeps_the_target(made):
+    """pseudo_jitter_s: the input is the recording's own samples, moved by at most +-jitter, the same for the same
+    (seed, epoch), other across epochs, never outside the recording; the soft target is unchanged; 0 = the window."""
+    from kit.audio import AudioCache, load_audio
+
+    _, sounds, csv, _, _ = made
+    x = load_audio(sounds / "field_1min.ogg", 32000)
+    start = 12 * 32000  # window 2 of field_1min (item 5), 1 s crop centred on it
+    still = PseudoDataset(read_pseudo(csv, LABELS, Config().override(D.TINY)), Config().override(D.TINY), 0,
+                          AudioCache(64))
+    np.testing.assert_array_equal(still[5][0][0], x[start: start + 32000])
+    config = Config().override(D.TINY + ["pseudo_jitter_s=0.5"])
+    table = read_pseudo(csv, LABELS, config)
+    moved = PseudoDataset(table, config, 0, AudioCache(64))
+    offsets = []
+    for epoch in range(6):
+        moved.set_epoch(epoch)
+        crops, valid, target, _ = moved[5]
+        offsets.append(_offset_in(x, crops[0], start, 16000))
+        np.testing.assert_array_equal(target, table.targets[5])
+        assert valid[0] == 32000
+        np.testing.assert_array_equal(moved[5][0], crops)  # seeded: the same draw again
+    assert all(abs(o) <= 16000 for o in offsets) and len(set(offsets)) > 3
+    far = PseudoDataset(table, config.override(["pseudo_jitter_s=4.9"]), 0, AudioCache(64))
+    for epoch in range(8):  # birds_10s (10.x s): +-4.9 s from its windows 0 and 1 would reach past either end
+        far.set_epoch(epoch)
+        for item in (0, 1):
+            crops, valid, _, _ = far[item]
+            assert valid[0] == 32000 and np.abs(crops[0]).max() > 0
+    with pytest.raises(Exception, match="pseudo_jitter_s"):
+        Config().override(["pseudo_jitter_s=5"])
+
+
+@pytest.mark.parametrize("shift_s", [0.5, 2.5])  # 2.5 s moves the 1 s inputs of the first windows past 0: clipped
+def test_shifted_views_average_the_window_moved_by_real_audio(made, tmp_path, shift_s):
+    """shift_s: each window's labels are the mean of predict's probabilities and the model's on the input moved by
+    -shift_s and +shift_s of the recording (clipped inside it), computed here by hand with the model itself."""
+    import torch
+
+    from kit.audio import load_audio, segment, window_input_start
+    from kit.infer.members import load_members
+
+    ckpt, sounds, _, out, _ = made
+    moved = pseudo_label([ckpt], [sounds], tmp_path / "moved.csv", device="cpu", min_confidence=0, shift_s=shift_s)
+    assert read_soft_labels(tmp_path / "moved.csv")[0]["shift_s"] == shift_s
+    member = load_members([ckpt], "cpu")[0]
+    cfg = member.config.audio
+    for name, first in (("deeper/birds_10s.ogg", 0), ("field_1min.ogg", 3)):
+        x = load_audio(sounds / name, cfg.sample_rate_hz)
+        rows = out.index[out["filename"] == name]
+        by_hand = []
+        for i, row in enumerate(rows):
+            start = window_input_start(i, cfg)
+            views = [start + d for d in (-int(shift_s * 32000), int(shift_s * 32000))]
+            views = [min(max(v, 0), max(start, len(x) - cfg.crop_samples)) for v in views]
+            crops = torch.from_numpy(np.stack([segment(x, v, cfg.crop_samples, "constant") for v in views]))
+            valid = torch.tensor([max(0, min(cfg.crop_samples, len(x) - v)) for v in views])
+            with torch.no_grad():
+                probs = torch.sigmoid(member.model(crops[:, None], valid_samples=valid[:, None])).numpy()
+            by_hand.append((out.loc[row, LABELS].to_numpy(float) + probs.sum(0)) / 3)
+        np.testing.assert_allclose(moved.loc[rows, LABELS].to_numpy(float), np.stack(by_hand), atol=1e-5)
+        assert first == rows[0]
+    assert not np.allclose(moved[LABELS].to_numpy(float), out[LABELS].to_numpy(float), atol=1e-4)
+    from kit.infer.pseudo import cli
+
+    assert cli(["--checkpoint", str(ckpt), "--soundscapes", str(sounds), "--out", str(tmp_path / "cli.csv"),
+                "--min-confidence", "0", "--shift-s", str(shift_s), "--device", "cpu"]) == 0
+    from_cli = read_soft_labels(tmp_path / "cli.csv")
+    assert from_cli[0]["shift_s"] == shift_s and from_cli[1].equals(read_soft_labels(tmp_path / "moved.csv")[1])
+    with pytest.raises(ValueError, match="shift_s"):
+        pseudo_label([ckpt], [sounds], tmp_path / "bad.csv", device="cpu", shift_s=5)

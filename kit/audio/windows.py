@@ -23,6 +23,19 @@ def window_input_start(i: int, cfg: AudioConfig) -> int:
     return max(0, centre - cfg.crop_samples // 2) if cfg.crop_samples != cfg.window_samples else i * cfg.window_samples
 
 
+def input_offset_bounds(i: int, n_samples: int, cfg: AudioConfig) -> tuple:
+    """(lowest, highest) offset in samples that window i's model input may move by and stay inside a recording of
+    n_samples: not before its start, not past its last whole crop (an input already past it does not move later)."""
+    start = window_input_start(i, cfg)
+    return -start, max(0, n_samples - cfg.crop_samples - start)
+
+
+def moved_input_start(i: int, offset: int, n_samples: int, cfg: AudioConfig) -> int:
+    """window_input_start(i) moved by `offset` samples, clipped to input_offset_bounds."""
+    low, high = input_offset_bounds(i, n_samples, cfg)
+    return window_input_start(i, cfg) + int(np.clip(offset, low, high))
+
+
 @dataclass
 class WindowBatch:
     """Consecutive scoring windows of one soundscape."""

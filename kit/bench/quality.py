@@ -121,13 +121,13 @@ def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: in
                     "changes": "predict --checkpoint " + " --checkpoint ".join(map(str, members))})
 
 
-PSEUDO_LABEL_KEYS = {"power": float, "threshold": float, "top_k": int, "min_confidence": float}
+PSEUDO_LABEL_KEYS = {"power": float, "threshold": float, "top_k": int, "min_confidence": float, "shift_s": float}
 
 
 def split_round_settings(assignments: list) -> tuple:
     """A pseudo variant's 'key=value' list -> (pseudo-label keyword arguments, the training overrides): power /
-    threshold / top_k / min_confidence go to kit pseudo-label, the rest (pseudo_init, pseudo_epoch_frac, any
-    config key) are config overrides, checked now."""
+    threshold / top_k / min_confidence / shift_s go to kit pseudo-label, the rest (pseudo_init, pseudo_epoch_frac,
+    any config key) are config overrides, checked now."""
     label_kwargs, rest = {}, []
     for text in assignments:
         key, _, value = text.partition("=")

@@ -219,6 +219,7 @@ class DataConfig:
     pseudo_mixup_p: float = 0.5       # mixup_p of a run with pseudo_csv (soundscape windows mixed into the clips)
     pseudo_init: str = "teacher"      # a run with pseudo_csv starts from the weights that made it | scratch
     pseudo_epoch_frac: float = 1.0    # a run that starts from its teacher trains this fraction of `epochs`
+    pseudo_jitter_s: float = 0.0      # each epoch moves a pseudo window's input by up to +-this (0: the window itself)
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -238,6 +239,9 @@ class DataConfig:
         if not 0 < self.pseudo_epoch_frac <= 1:
             raise ConfigError(f"pseudo_epoch_frac={self.pseudo_epoch_frac} must be in (0, 1] (the fraction of "
                               f"`epochs` a run that starts from its teacher trains)")
+        if not 0 <= self.pseudo_jitter_s < 5:
+            raise ConfigError(f"pseudo_jitter_s={self.pseudo_jitter_s} must be in [0, 5) seconds (how far a pseudo "
+                              f"window's input may move from the window)")
         if self.pseudo_ratio < 0:
             raise ConfigError(f"pseudo_ratio={self.pseudo_ratio} must be >= 0 (pseudo windows per labelled "
                               f"recording in each epoch)")

@@ -3,13 +3,15 @@ or an ensemble, through the submission path itself (kit.infer.predict_soundscape
 preprocessing from the checkpoints, TTA / smoothing from their InferConfig, the same runtimes).
 
     python -m kit pseudo-label --checkpoint run/best.ckpt [--checkpoint ...] --soundscapes D/train_soundscapes
-        --out pseudo.csv [--power 2] [--threshold 0.05] [--top-k 3] [--min-confidence 0.5]
+        --out pseudo.csv [--power 2] [--threshold 0.05] [--top-k 3] [--min-confidence 0.5] [--shift-s 0.5]
 
 Written with kit.softlabels (a provenance line, then filename,end_s,<labels>). Sharpening and filtering, in
 this order: p ** power (power > 1 pushes uncertain labels down, as the 2025 winner did between rounds),
 probabilities below `threshold` set to 0, only the `top_k` highest of a window kept (0 = all). Windows left
 all-zero stay: they say "nothing of these labels here". `min_confidence` leaves out the windows whose highest
-probability (before sharpening) is below it: the teacher is unsure there. Windows no model computed (an
+probability (before sharpening) is below it: the teacher is unsure there. `shift_s` > 0 first averages each
+window's probabilities with the ensemble's on the input moved by -shift_s and +shift_s seconds of the recording
+itself (a cleaner label for a short call near a window's edge; each recording decoded whole for those views). Windows no model computed (an
 unreadable file, the time budget) are left out, with the warning predict gives. Folders are searched recursively, so
 `--soundscapes D/train_audio` labels the training clips too (distillation: a student learns the ensemble's
 probabilities on both).
@@ -54,8 +56,38 @@ def sharpen(probs: np.ndarray, power: float = 1.0, threshold: float = 0.0, top_k
     return out.astype(np.float32)
 
 
+def shifted_views(members, files, frame, shift_s: float, device) -> np.ndarray:
+    """(rows, labels): the ensemble's mean probability on each computed window of `frame` (predict_soundscapes'
+    rows) with the model input moved by -shift_s and by +shift_s seconds of the recording's own audio (kept
+    inside the recording: kit.audio.moved_input_start); rows not computed stay 0. Each recording is decoded
+    whole, once per audio config of the members."""
+    from kit.audio import load_audio, moved_input_start, segment, valid_samples, waveform_pad_mode
+    from kit.infer.members import Runner, union_labels
+
+    labels, groups = union_labels(members), {}
+    for m in members:
+        groups.setdefault(m.config.audio, []).append(m)
+    rows, index = np.flatnonzero(frame.attrs["computed"]), frame.attrs["file_index"]
+    ends = frame["row_id"].str.rsplit("_", n=1).str[1].astype(float).to_numpy()
+    sums, counts = np.zeros((len(frame), len(labels)), np.float32), np.zeros(len(labels), np.int64)
+    for cfg, group in groups.items():
+        runner = Runner(group, group[0].config.infer.infer_batch_size, device, labels)
+        for m in runner.active():
+            counts[runner.columns[id(m)]] += 2
+        for f in np.unique(index[rows]):
+            mine = rows[index[rows] == f]
+            x = load_audio(files[f], cfg.sample_rate_hz)
+            for sign in (-1, 1):
+                offset = int(round(sign * shift_s * cfg.sample_rate_hz))
+                starts = [moved_input_start(int(round(e / cfg.window_s)) - 1, offset, len(x), cfg) for e in ends[mine]]
+                crops = np.stack([segment(x, s, cfg.crop_samples, waveform_pad_mode(cfg)) for s in starts])
+                sums[mine] += runner(crops, valid_samples(starts, cfg.crop_samples, len(x)), "none")[0]
+    return sums / np.maximum(counts, 1)
+
+
 def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: float = 0.0, top_k: int = 0,
-                 device="auto", runtime: str = "torch", budget_min=None, min_confidence: float = MIN_CONFIDENCE):
+                 device="auto", runtime: str = "torch", budget_min=None, min_confidence: float = MIN_CONFIDENCE,
+                 shift_s: float = 0.0):
     """Write the soft-label CSV of every window of `sources`; returns its DataFrame."""
     import kit
     from kit.infer.members import load_members, union_labels
@@ -66,6 +98,8 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     sharpen(np.zeros((1, 1)), power, threshold, top_k)  # refuse bad settings before any work
     if not 0 <= min_confidence < 1:
         raise ValueError(f"need 0 <= min_confidence < 1; got {min_confidence}")
+    if not 0 <= shift_s < 5:
+        raise ValueError(f"need 0 <= shift_s < 5 (seconds the extra views move the window by); got {shift_s}")
     files = audio_files(sources)
     if not files:
         raise FileNotFoundError(f"no audio file (.ogg .wav .flac .mp3) in {', '.join(map(str, sources))}")
@@ -74,6 +108,8 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     frame = predict_soundscapes(members, files, device=device, runtime=runtime,
                                 budget_s=None if budget_min is None else 60 * budget_min)
     labels, window_s = union_labels(members), members[0].config.audio.window_s
+    if shift_s:
+        frame[labels] = (frame[labels].to_numpy() + 2 * shifted_views(members, files, frame, shift_s, device)) / 3
     keep = frame.attrs["computed"] & (frame[labels].max(axis=1).to_numpy() >= min_confidence)
     if frame.attrs["computed"].any() and not keep.any():
         warnings.warn(f"{out_csv}: no window's top probability reaches min_confidence={min_confidence}: the CSV "
@@ -88,7 +124,7 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     out.insert(0, "filename", [files[i].relative_to(root).as_posix() for i in index])
     provenance = {"labels": labels, "checkpoints": [os.path.abspath(m.path) for m in members],
                   "root": str(root), "window_s": window_s, "power": power, "threshold": threshold,
-                  "top_k": top_k, "min_confidence": min_confidence, "runtime": runtime,
+                  "top_k": top_k, "min_confidence": min_confidence, "shift_s": shift_s, "runtime": runtime,
                   "kit_version": kit.__version__, "files": len(files)}
     write_soft_labels(out_csv, out, provenance)
     return out
@@ -108,12 +144,15 @@ def cli(argv) -> int:
     parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
                         help=f"leave out windows whose highest probability is below it (default {MIN_CONFIDENCE}; "
                              f"0 keeps all)")
+    parser.add_argument("--shift-s", type=float, default=0.0,
+                        help="also predict each window moved by -S and +S seconds of its recording and average the "
+                             "three views (default 0: predict's probabilities alone)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--runtime", choices=["torch", "onnx", "openvino"], default="torch")
     parser.add_argument("--budget-min", type=float, help="time budget in minutes (default: none)")
     args = parser.parse_args(argv)
     out = pseudo_label(args.checkpoint, args.soundscapes, args.out, args.power, args.threshold, args.top_k,
-                       args.device, args.runtime, args.budget_min, args.min_confidence)
+                       args.device, args.runtime, args.budget_min, args.min_confidence, args.shift_s)
     print(f"wrote {args.out}: {len(out)} windows of {out['filename'].nunique()} recordings x "
           f"{out.shape[1] - 2} labels")
     return 0

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.audio import (AudioError, audio_info, segment, valid_samples, waveform_pad_mode, window_count,
-                       window_input_start)
+from kit.audio import (AudioError, audio_info, input_offset_bounds, segment, valid_samples, waveform_pad_mode,
+                       window_count, window_input_start)
 from kit.softlabels import PseudoLabelError, read_soft_labels
 from kit.train.augment import augment_item
 
@@ -146,7 +146,7 @@ class PseudoDataset:
         audio = self.config.audio
         path, window = self.table.paths[i], int(self.table.windows[i])
         x = self.cache.recording(path, audio.sample_rate_hz)
-        start = window_input_start(window, audio)
+        start = window_input_start(window, audio) + self._jitter(i, len(x))
         crops = np.zeros((audio.melspecs_per_audio, audio.crop_samples), dtype=np.float32)
         crops[0] = segment(x, start, audio.crop_samples, waveform_pad_mode(audio))
         valid = np.zeros(audio.melspecs_per_audio, dtype=np.int64)
@@ -154,6 +154,16 @@ class PseudoDataset:
         rng = np.random.default_rng([self.seed, self.epoch, 1, i])
         crops, target = augment_item(crops, self.table.targets[i], self.config.augment, rng, self.background)
         return crops, valid, target, np.float32(1.0)
+
+    def _jitter(self, i: int, n_samples: int) -> int:
+        """pseudo_jitter_s: a seeded shift in samples (its own generator: 0 leaves every other draw as it was),
+        kept inside the recording where the recording is long enough."""
+        audio = self.config.audio
+        most = int(round(self.config.data.pseudo_jitter_s * audio.sample_rate_hz))
+        if most == 0:
+            return 0
+        low, high = input_offset_bounds(int(self.table.windows[i]), n_samples, audio)
+        return int(np.random.default_rng([self.seed, self.epoch, 3, i]).integers(max(-most, low), min(most, high) + 1))
 
 
 class MixedDataset:
