@@ -11,10 +11,10 @@ probabilities below `threshold` set to 0, only the `top_k` highest of a window k
 all-zero stay: they say "nothing of these labels here". `min_confidence` leaves out the windows whose highest
 probability (before sharpening) is below it: the teacher is unsure there. `shift_s` > 0 first averages each
 window's probabilities with the ensemble's on the input moved by -shift_s and +shift_s seconds of the recording
-itself (a cleaner label for a short call near a window's edge; each recording decoded whole for those views). Windows no model computed (an
-unreadable file, the time budget) are left out, with the warning predict gives. Folders are searched recursively, so
-`--soundscapes D/train_audio` labels the training clips too (distillation: a student learns the ensemble's
-probabilities on both).
+itself (a cleaner label for a short call near a window's edge; each recording decoded whole for those views).
+Windows no model computed (an unreadable file, the time budget) are left out, with the warning predict gives.
+Folders are searched recursively, so `--soundscapes D/train_audio` labels the training clips too (distillation: a
+student learns the ensemble's probabilities on both).
 """
 from __future__ import annotations
 
