@@ -18,6 +18,4 @@ __all__ = ["AUDIO_SUFFIXES", "AudioCache", "AudioError", "audio_info", "load_aud
            "extension_index",
            "segment", "pad_to_length", "waveform_pad_mode", "valid_samples", "crop_starts", "split_crops", "load_crops",
            "window_count", "window_input_start", "input_offset_bounds", "moved_input_start", "WindowBatch",
-           "windows_from_array",
-           "iter_windows",
-           "stream_history", "take_rows", "window_stream"]
+           "windows_from_array", "iter_windows", "stream_history", "take_rows", "window_stream"]
