@@ -226,10 +226,36 @@ def test_ema_weights_are_the_ones_saved_and_resume_restores_both(tmp_path):
         torch.testing.assert_close(resumed.extra["raw_state_dict"][key], raw[key])
 
 
+@pytest.mark.parametrize("warmup_steps", [2, 3, 10])
+def test_ema_warmup_weighs_each_step_as_the_closed_form_says(warmup_steps):
+    """Uncapped, decay (1 + s) / (k + s) gives step t the weight (k - 1) / (k + t) * prod_{s > t} d_s:
+    k=2 is the plain mean of the initial and every later weight (the initial one counted twice)."""
+    from kit.train.ema import ModelEma
+
+    net = torch.nn.Linear(1, 1, bias=False)
+    values = [float(v) for v in np.random.default_rng(0).normal(size=13)]
+    with torch.no_grad():
+        net.weight.fill_(values[0])
+    ema = ModelEma(net, decay=0.9999, warmup_steps=warmup_steps)
+    for v in values[1:]:
+        with torch.no_grad():
+            net.weight.fill_(v)
+        ema.update(net)
+    k, steps = warmup_steps, len(values) - 1
+    d = [(1 + s) / (k + s) for s in range(1, steps + 1)]
+    weights = [float(np.prod(d))] + [(1 - d[t - 1]) * float(np.prod(d[t:])) for t in range(1, steps + 1)]
+    assert sum(weights) == pytest.approx(1.0)
+    expected = sum(w * v for w, v in zip(weights, values))
+    assert ema.module.weight.item() == pytest.approx(expected, rel=1e-5)
+    if k == 2:
+        assert expected == pytest.approx((values[0] + sum(values)) / (steps + 2))
+
+
 # ---- bad input -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("assignment, key", [("mixup_p=1.5", "mixup_p"), ("noise_snr_db=20,5", "noise_snr_db"),
                                              ("empty_p=-0.1", "empty_p"), ("label_smoothing=1", "label_smoothing"),
-                                             ("ema_decay=0.2", "ema_decay"), ("head=transformer", "head"),
+                                             ("ema_decay=0.2", "ema_decay"), ("ema_warmup_steps=1", "ema_warmup_steps"),
+                                             ("head=transformer", "head"),
                                              ("background_p=0.5", "background_dir"), ("loss=hinge", "loss")])
 def test_out_of_range_recipe_keys_are_refused_naming_the_key(assignment, key):
     with pytest.raises(ConfigError, match=key):

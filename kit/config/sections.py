@@ -182,6 +182,7 @@ class TrainConfig:
     focal_gamma: float = 2.0          # loss=focal: down-weights easy (confident) targets
     label_smoothing: float = 0.0      # targets pulled towards 1/2 (bce, focal) or uniform (ce) by this much
     ema_decay: float = 0.99           # exponential moving average of the weights (validated and saved); 0 = off
+    ema_warmup_steps: int = 10        # EMA decay warmed up as min(ema_decay, (1 + step) / (this + step))
 
     def __post_init__(self):
         _choice("loss", self.loss, LOSSES)
@@ -191,6 +192,9 @@ class TrainConfig:
             raise ConfigError(f"label_smoothing={self.label_smoothing} must be in [0, 1)")
         if not (self.ema_decay == 0 or 0.5 <= self.ema_decay < 1):
             raise ConfigError(f"ema_decay={self.ema_decay} must be 0 (off) or in [0.5, 1), e.g. 0.999")
+        if self.ema_warmup_steps < 2:
+            raise ConfigError(f"ema_warmup_steps={self.ema_warmup_steps} must be >= 2 (1 would keep the random "
+                              f"initial weights in the average)")
         _choice("optimizer", self.optimizer, ("adam", "adamw"))
         _choice("schedule", self.schedule, ("constant", "cosine"))
         _positive("lr", self.lr)

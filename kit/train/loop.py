@@ -263,7 +263,7 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
     run = Run(config, labels, train_set, valid_set, *build(config, labels, device, dist, steps), device=device,
               dist=dist, log=log, out_dir=out_dir, progress=fresh_progress(bad), loss_fn=make_loss(config.train))
     if config.train.ema_decay:
-        run.ema = ModelEma(run.net, config.train.ema_decay)
+        run.ema = ModelEma(run.net, config.train.ema_decay, config.train.ema_warmup_steps)
     if resume:
         restore_state(load_resume(out_dir, config, labels), run)
         log(f"resumed from {out_dir / 'last.ckpt'} after epoch {run.progress['epoch']}")
