@@ -7,7 +7,7 @@ import sys
 
 COMMANDS = {
     "demo": ("kit.compete.demo", "generate clips, build a mini-competition, train, submit and score (end to end)"),
-    "train": ("kit.train.loop", "train a model on a competition folder or a filename,label CSV"),
+    "train": ("kit.compete.rounds", "train a model on a competition folder or a filename,label CSV"),
     "sweep": ("kit.train.sweep", "run a grid of training configs and tabulate the results"),
     "predict": ("kit.infer.predict", "write submission.csv for a competition's test_soundscapes"),
     "pseudo-label": ("kit.infer.pseudo", "soft labels for unlabeled soundscapes from a checkpoint or an ensemble"),

@@ -125,7 +125,8 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     provenance = {"labels": labels, "checkpoints": [os.path.abspath(m.path) for m in members],
                   "root": str(root), "window_s": window_s, "power": power, "threshold": threshold,
                   "top_k": top_k, "min_confidence": min_confidence, "shift_s": shift_s, "runtime": runtime,
-                  "kit_version": kit.__version__, "files": len(files)}
+                  "kit_version": kit.__version__, "files": len(files),
+                  "sources": [os.path.abspath(s) for s in sources]}
     write_soft_labels(out_csv, out, provenance)
     return out
 

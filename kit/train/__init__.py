@@ -11,10 +11,12 @@ training curves and sweep charts. Inference never imports this stage.
 from kit.train.data import RecordingDataset, check_files
 from kit.train.labels import (DataError, RecordingTable, filter_by_rating, read_labels, recording_weights, targets,
                               unrecorded_labels)
-from kit.train.loop import evaluate, lr_factor, train
+from kit.train.loop import build_parser, command_config, evaluate, lr_factor, run_command, train
+from kit.train.pseudo import start_from_teacher
 from kit.train.splits import group_labels, split_table, stratified_group_folds
 from kit.train.state import ResumeError
 
 __all__ = ["train", "evaluate", "lr_factor", "ResumeError", "DataError", "RecordingTable",
            "RecordingDataset", "check_files", "read_labels", "split_table", "targets", "unrecorded_labels",
-           "filter_by_rating", "recording_weights", "group_labels", "stratified_group_folds"]
+           "filter_by_rating", "recording_weights", "group_labels", "stratified_group_folds", "build_parser",
+           "command_config", "run_command", "start_from_teacher"]

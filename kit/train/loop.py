@@ -368,11 +368,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cli(argv) -> int:
-    args = build_parser().parse_args(argv)
+def command_config(args) -> Config:
+    """The config of a parsed `kit train` command line (--config, --set, --pseudo)."""
     config = config_from_args(args)
     if args.pseudo:
         config = config.override([f"pseudo_csv={Path(args.pseudo).resolve()}"])
+    return config
+
+
+def cli(argv) -> int:
+    """One run (or --folds K): `python -m kit train` itself is kit.compete.rounds.cli, which adds --rounds."""
+    return run_command(build_parser().parse_args(argv))
+
+
+def run_command(args) -> int:
+    config = command_config(args)
     if args.folds:
         from kit.train.folds import train_folds
 
@@ -387,4 +397,4 @@ def cli(argv) -> int:
 
 
 __all__ = ["train", "evaluate", "lr_factor", "make_optimizer", "make_loader", "train_epoch", "run_epoch",
-           "cli"]
+           "cli", "build_parser", "command_config", "run_command"]
