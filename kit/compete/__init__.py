@@ -5,7 +5,8 @@ truth (`python -m kit make-competition`); `score` computes the BirdCLEF metrics 
 solution (`python -m kit score`); `synth` makes synthetic calls; `events` cuts short calls out of clips;
 `proxies` builds the mini-competitions the quality benchmark scores on; `baseline` is a logistic regression on
 mean and std of the log-mel; `demo` runs the whole loop (`python -m kit demo`); `report` writes its tables and
-plots.
+plots; `rounds` is `python -m kit train`'s command line, which runs pseudo-label rounds in one call (training,
+then the submission path's pseudo-labels, then training again: it needs both stages below).
 """
 from kit.compete.baseline import run_baseline
 from kit.compete.competition import CompetitionError, make_competition, read_clips, write_ogg
