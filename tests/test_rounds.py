@@ -105,6 +105,9 @@ def test_default_is_one_round_unless_self_training(teacher, tmp_path):
     assert (tmp_path / "one" / "best.ckpt").is_file() and not (tmp_path / "one" / "round_1").exists()
     with pytest.raises(ValueError, match="needs --pseudo"):
         R.train_rounds(Config().override(SETS), clips, tmp_path / "x", 2)
+    with pytest.raises(ValueError, match="--stop-after 0"):
+        R.train_rounds(config, clips, tmp_path / "x", 2, stop_after=0)
+    assert not (tmp_path / "x").exists()
 
 
 def test_relabel_names_the_recordings_that_are_gone(teacher, tmp_path):

@@ -100,6 +100,8 @@ def train_rounds(config, data, out_dir, rounds: int, resume: bool = False, log_p
         raise ValueError(f"--rounds {rounds}: need at least 1")
     if rounds > 1 and not config.data.pseudo_csv:
         raise ValueError(f"--rounds {rounds} needs --pseudo CSV (the first round's labels)")
+    if stop_after is not None and stop_after < 1:
+        raise ValueError(f"--stop-after {stop_after}: need at least 1 epoch")
     out_dir, csv, bests, left = Path(out_dir), config.data.pseudo_csv, [], stop_after
     for k in range(1, rounds + 1):
         if left is not None and left <= 0:
