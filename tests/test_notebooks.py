@@ -93,12 +93,13 @@ def test_train_notebook_runs_the_semi_supervised_loop(competition, shared_data, 
     assert len(pd.read_csv(out / "folds" / "oof.csv")) == 6   # every training recording once
     provenance, frame = read_soft_labels(out / "pseudo1.csv")
     assert len(provenance["checkpoints"]) == 2 and list(frame["filename"]) == ["aru_1.ogg"]
-    assert load_checkpoint(out / "round1" / "best.ckpt").config.data.pseudo_csv == str(out / "pseudo1.csv")
-    assert read_soft_labels(out / "pseudo2.csv")[0]["checkpoints"] == [str(out / "round1" / "best.ckpt")]
-    round2 = load_checkpoint(out / "round2" / "best.ckpt").config
-    assert round2.model.pretrained_path == str(out / "round1" / "best.ckpt")  # started from its teacher
+    round1 = out / "rounds" / "round_1" / "best.ckpt"  # kit.compete.rounds, as kit train --pseudo
+    assert load_checkpoint(round1).config.data.pseudo_csv == str(out / "pseudo1.csv")
+    assert read_soft_labels(out / "rounds" / "pseudo_round_2.csv")[0]["checkpoints"] == [str(round1)]
+    round2 = load_checkpoint(out / "rounds" / "best.ckpt").config
+    assert round2.model.pretrained_path == str(round1)  # started from its teacher
     teacher = read_soft_labels(out / "teacher.csv")[1]
     assert set(teacher["filename"]) > {"train_soundscapes/aru_1.ogg"}   # the clips too
     student = load_checkpoint(out / "student" / "best.ckpt")
     assert student.config.model.backbone == "rnn" and student.labels == load_checkpoint(
-        out / "round2" / "best.ckpt").labels
+        out / "rounds" / "best.ckpt").labels

@@ -376,12 +376,9 @@ def command_config(args) -> Config:
     return config
 
 
-def cli(argv) -> int:
-    """One run (or --folds K): `python -m kit train` itself is kit.compete.rounds.cli, which adds --rounds."""
-    return run_command(build_parser().parse_args(argv))
-
-
 def run_command(args) -> int:
+    """One run (or --folds K) of a parsed command line; `python -m kit train` is kit.compete.rounds.cli, which adds
+    --rounds and calls this for a single round."""
     config = command_config(args)
     if args.folds:
         from kit.train.folds import train_folds
@@ -397,4 +394,4 @@ def run_command(args) -> int:
 
 
 __all__ = ["train", "evaluate", "lr_factor", "make_optimizer", "make_loader", "train_epoch", "run_epoch",
-           "cli", "build_parser", "command_config", "run_command"]
+           "build_parser", "command_config", "run_command"]
