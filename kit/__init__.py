@@ -1,6 +1,6 @@
 """kit: one preprocessing path for BirdCLEF-style audio competitions, from training to submission.csv."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from kit.config import (  # noqa: E402,F401
     AudioConfig,

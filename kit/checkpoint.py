@@ -4,7 +4,6 @@ Loaded with torch.load(weights_only=True): a checkpoint holding pickled Python o
 """
 from __future__ import annotations
 
-import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,16 @@ from kit.utils import atomic_torch_save
 FORMAT = 1  # layout of the saved dict; a checkpoint of another format is refused on load
 # Versions whose checkpoints this kit loads: their audio and feature preprocessing is the same (golden tensors in
 # tests/golden pin it). Keys they lack get the value that reproduces how they were built (LEGACY_VALUES).
-COMPATIBLE_VERSIONS = ("0.1.0",)
+COMPATIBLE_VERSIONS = ("0.1.0", "0.2.0")  # 0.2.0's keys renamed or moved since are read (kit.config.aliases)
 LEGACY_VALUES = {"model.head": "mlp", "model.drop_path_rate": 0.0, "audio.short_placement": "start"}
+
+
+VERSION_CHECK = {"allow_mismatch": False}  # allow_version_mismatch(True): `--allow-version-mismatch`
+
+
+def allow_version_mismatch(allowed: bool) -> None:
+    """Load checkpoints of other kit versions too (process-wide; entry points and notebooks set it)."""
+    VERSION_CHECK["allow_mismatch"] = bool(allowed)
 
 
 class CheckpointError(ValueError):
@@ -86,10 +93,10 @@ def load_checkpoint(path, map_location="cpu", check_version: bool = True) -> Che
                               f"load it with the kit version that wrote it ({raw.get('kit_version')})")
     version = raw["kit_version"]
     known = version == kit.__version__ or version in COMPATIBLE_VERSIONS
-    if check_version and not known and os.environ.get("KIT_ALLOW_VERSION_MISMATCH") != "1":
+    if check_version and not known and not VERSION_CHECK["allow_mismatch"]:
         raise CheckpointError(
             f"{path}: written by kit {version}, this is kit {kit.__version__}. Preprocessing may differ: use "
-            f"kit {version} (bundle it with the checkpoint) or retrain; KIT_ALLOW_VERSION_MISMATCH=1 overrides.")
+            f"kit {version} (bundle it with the checkpoint) or retrain; --allow-version-mismatch overrides.")
     try:
         config = Config.from_dict(with_legacy_values(raw["config"]))
     except Exception as exc:

@@ -4,7 +4,8 @@ from dataclasses import fields
 
 import pytest
 
-from kit.config import Config, ConfigError, add_config_arguments, all_keys, config_from_args
+from kit.cli.common import add_config_arguments, config_from_args
+from kit.config import Config, ConfigError, all_keys
 
 
 def test_json_round_trip_default_and_changed():
@@ -39,7 +40,7 @@ def test_keys_are_unique_across_sections():
     (["kind=mel+mfcc", "n_mfcc=20"], ["n_mfcc=128"]),
     (["kind=mfcc", "n_mfcc=200"], ["n_mfcc", "n_mels"]),  # (kind=mel does not use n_mfcc)
     (["mirror_placement=spectrogram"], ["pad_mode=mirror"]),
-    (["melspecs_per_audio=0"], ["melspecs_per_audio"]),
+    (["crops_per_recording=0"], ["crops_per_recording"]),
     (["crop_s=1.00001"], ["whole number of samples"]),
     (["f_min_hz=9000", "f_max_hz=8000"], ["f_min_hz"]),
     (["head_dropout=1.5"], ["head_dropout"]),

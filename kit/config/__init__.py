@@ -12,9 +12,10 @@ import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from kit.config.aliases import flat_alias, migrate
 from kit.config.sections import (FEATURE_KINDS, FLAVOURS, HEADS, LOSSES, MIRROR_PLACEMENTS, NORMALIZATIONS,
                                  PAD_MODES, PLACEMENTS, SECTIONS, AudioConfig, AugmentConfig, ConfigError,
-                                 DataConfig, FeatureConfig, InferConfig, ModelConfig, TrainConfig)
+                                 DataConfig, FeatureConfig, InferConfig, ModelConfig, PseudoConfig, TrainConfig)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    pseudo: PseudoConfig = field(default_factory=PseudoConfig)
     infer: InferConfig = field(default_factory=InferConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -42,7 +44,7 @@ class Config:
         """The config the submission path windows with: one crop of infer_crop_s (when set) per window."""
         if self.audio.infer_crop_s is None or self.audio.infer_crop_s == self.audio.crop_s:
             return self
-        audio = replace(self.audio, crop_s=self.audio.infer_crop_s, melspecs_per_audio=1, infer_crop_s=None)
+        audio = replace(self.audio, crop_s=self.audio.infer_crop_s, crops_per_recording=1, infer_crop_s=None)
         return replace(self, audio=audio)
 
     # ---- dict / JSON -------------------------------------------------------------------------
@@ -50,7 +52,10 @@ class Config:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Config":
+    def from_dict(cls, data: dict, warn_old_keys: bool = False) -> "Config":
+        """The config of a dict; keys of earlier kits are read (kit.config.aliases), with a FutureWarning
+        naming the new key when warn_old_keys (config files, --set), silently otherwise (checkpoints)."""
+        data = migrate(data, warn_old_keys)
         unknown = set(data) - set(SECTIONS)
         if unknown:
             raise ConfigError(f"unknown config section(s) {sorted(unknown)}; known: {sorted(SECTIONS)}")
@@ -60,13 +65,13 @@ class Config:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "Config":
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str, warn_old_keys: bool = False) -> "Config":
+        return cls.from_dict(json.loads(text), warn_old_keys)
 
     @classmethod
     def load(cls, path) -> "Config":
         try:
-            return cls.from_json(Path(path).read_text())
+            return cls.from_json(Path(path).read_text(), warn_old_keys=True)
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
 
@@ -78,7 +83,10 @@ class Config:
             key, sep, text = item.partition("=")
             if not sep:
                 raise ConfigError(f"override {item!r} must look like key=value")
-            section, name = resolve_key(key.strip())
+            key, text = _current_name(key.strip(), text)
+            if key is None:
+                continue
+            section, name = resolve_key(key)
             ftype = _field_types(SECTIONS[section])[name]
             data[section][name] = parse_value(text.strip(), ftype, key)
         return Config.from_dict(data)
@@ -87,6 +95,26 @@ class Config:
         """Flat {section.key: value} of values that differ from `base` (default: the defaults)."""
         ours, theirs = self.to_dict(), (base or Config()).to_dict()
         return {f"{s}.{k}": v for s in ours for k, v in ours[s].items() if theirs[s][k] != v}
+
+
+def _current_name(key: str, text: str) -> tuple:
+    """(key, text) with an old key name replaced by its current one (a FutureWarning says so); (None, None) for
+    an old key that now means nothing (validate_on_train=false)."""
+    import warnings
+
+    alias = flat_alias(key)
+    if alias is None:
+        return key, text
+    new, value_if_true = alias
+    if value_if_true is None:
+        warnings.warn(f"config key {key} is now {new} (the old name is still read)", FutureWarning, stacklevel=4)
+        return new, text
+    if parse_value(text.strip(), bool, key):
+        warnings.warn(f"config key {key}=true is {new}={value_if_true} (the key is dropped)", FutureWarning,
+                      stacklevel=4)
+        return new, str(value_if_true)
+    warnings.warn(f"config key {key} is dropped (false was the default)", FutureWarning, stacklevel=4)
+    return None, None
 
 
 def _field_types(cls) -> dict:
@@ -156,24 +184,7 @@ def parse_value(text: str, ftype, key: str = "value"):
         raise ConfigError(f"{key}={text!r} is not a valid {getattr(ftype, '__name__', ftype)}") from exc
 
 
-def add_config_arguments(parser) -> None:
-    """Add --config FILE and --set KEY=VALUE; the epilog lists every key with its default."""
-    parser.add_argument("--config", help="JSON config file (a checkpoint's config.json works too)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one config key (repeatable), e.g. --set crop_s=10 --set lr=3e-4")
-    lines = ["config keys (section.key = default):"]
-    for name, (section, _, default) in all_keys().items():
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        lines.append(f"  {section}.{name} = {shown}")
-    parser.epilog = "\n".join(lines)
-
-
-def config_from_args(args) -> Config:
-    base = Config.load(args.config) if getattr(args, "config", None) else Config()
-    return base.override(getattr(args, "set", []) or [])
-
-
-__all__ = ["AudioConfig", "FeatureConfig", "ModelConfig", "TrainConfig", "DataConfig", "InferConfig", "AugmentConfig",
-           "Config", "ConfigError", "SECTIONS", "replace", "add_config_arguments", "config_from_args", "all_keys",
-           "resolve_key", "parse_value", "PAD_MODES", "MIRROR_PLACEMENTS", "FEATURE_KINDS", "NORMALIZATIONS",
-           "FLAVOURS", "HEADS", "LOSSES", "PLACEMENTS"]
+__all__ = ["AudioConfig", "FeatureConfig", "ModelConfig", "TrainConfig", "DataConfig", "PseudoConfig", "InferConfig",
+           "AugmentConfig", "Config", "ConfigError", "SECTIONS", "replace", "all_keys", "resolve_key", "parse_value",
+           "PAD_MODES", "MIRROR_PLACEMENTS", "FEATURE_KINDS", "NORMALIZATIONS", "FLAVOURS", "HEADS", "LOSSES",
+           "PLACEMENTS"]

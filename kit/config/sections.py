@@ -48,7 +48,8 @@ class AudioConfig:
 
     sample_rate_hz: int = 32000
     crop_s: float = 5.0               # model input length per crop
-    melspecs_per_audio: int = 1       # crops per training recording (pooled against its label)
+    crops_per_recording: int = 1      # waveform crops per training recording, pooled against its label
+    #                                   (melspecs_per_audio before kit 0.3: still read, kit.config.aliases)
     window_s: float = 5.0             # scoring window of the soundscapes (BirdCLEF: 5 s)
     pad_mode: str = "constant"        # constant (silence) | wrap (loop) | reflect | mirror
     mirror_placement: str = "waveform"  # only for pad_mode="mirror": mirror samples or spectrogram frames
@@ -63,8 +64,8 @@ class AudioConfig:
         _positive("window_s", self.window_s)
         if self.infer_crop_s is not None:
             _positive("infer_crop_s", self.infer_crop_s)
-        if int(self.melspecs_per_audio) != self.melspecs_per_audio or self.melspecs_per_audio < 1:
-            raise ConfigError(f"melspecs_per_audio={self.melspecs_per_audio!r} must be an integer >= 1")
+        if int(self.crops_per_recording) != self.crops_per_recording or self.crops_per_recording < 1:
+            raise ConfigError(f"crops_per_recording={self.crops_per_recording!r} must be an integer >= 1")
         _choice("pad_mode", self.pad_mode, PAD_MODES)
         _choice("mirror_placement", self.mirror_placement, MIRROR_PLACEMENTS)
         _choice("short_placement", self.short_placement, PLACEMENTS)
@@ -207,23 +208,16 @@ class TrainConfig:
 @dataclass(frozen=True)
 class DataConfig:
     secondary_label_weight: float = 0.5
-    data_percentage: float = 1.0      # fraction of recordings used (stratified), for quick runs
+    data_fraction: float = 1.0        # fraction of recordings used (stratified), for quick runs (was data_percentage)
     valid_frac: float = 0.0           # 0: train on every recording, validate on a slice of them; 0.2: held out
     group_column: typing.Optional[str] = None  # metadata column (author, url, ...): a group never straddles the split
     min_rating: float = 0.0           # drop recordings whose metadata `rating` (0-5) is lower; 0 keeps all
     keep_unrated: bool = True         # rating 0 or empty = unrated (iNat, CSA): kept by min_rating when true
     rating_weight: bool = False       # weight each recording's loss by rating / 5 (unrated: 1)
-    validate_on_train: bool = False   # validate on a slice of the training set instead of a held-out split
-    validate_train_pct: float = 0.33
+    validate_train_pct: float = 0.33  # valid_frac=0: the seeded slice of the training recordings validated on
     bad_files: str = "skip"           # skip (with a warning and a summary) | stop
     split_seed: int = 0
     cache_audio_mb: float = 2048.0    # decoded training recordings kept in memory across epochs (per worker)
-    pseudo_csv: typing.Optional[str] = None  # soft labels of extra windows (python -m kit pseudo-label)
-    pseudo_ratio: float = 0.5         # pseudo-labelled windows per labelled recording in each epoch (measured)
-    pseudo_mixup_p: float = 0.5       # mixup_p of a run with pseudo_csv (soundscape windows mixed into the clips)
-    pseudo_init: str = "teacher"      # a run with pseudo_csv starts from the weights that made it | scratch
-    pseudo_epoch_frac: float = 1.0    # a run that starts from its teacher trains this fraction of `epochs`
-    pseudo_jitter_s: float = 0.0      # each epoch moves a pseudo window's input by up to +-this (0: the window itself)
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -233,11 +227,37 @@ class DataConfig:
         if self.group_column is not None and not str(self.group_column).strip():
             raise ConfigError("group_column='' names no column: set it to a metadata column such as author, or "
                               "none for the split stratified by primary label only")
-        for name in ("data_percentage", "validate_train_pct"):
+        for name in ("data_fraction", "validate_train_pct"):
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be in (0, 1]")
         if not 0 <= self.valid_frac < 1:
             raise ConfigError(f"valid_frac={self.valid_frac} must be in [0, 1)")
+        if self.cache_audio_mb < 0:
+            raise ConfigError(f"cache_audio_mb={self.cache_audio_mb} must be >= 0 (0 = decode every epoch)")
+        if not 0 <= self.secondary_label_weight <= 1:
+            raise ConfigError(f"secondary_label_weight={self.secondary_label_weight} must be in [0, 1]")
+
+
+@dataclass(frozen=True)
+class PseudoConfig:
+    """Pseudo-label rounds (`kit train --pseudo CSV`): how the CSV's windows train, and how a next round labels
+    them again. The labelling keys are what `kit pseudo-label` applied: a run takes them from the CSV it trains on
+    (kit.train.resolve_config), so its saved config says how its labels were made."""
+
+    pseudo_csv: typing.Optional[str] = None  # soft labels of extra windows (python -m kit pseudo-label)
+    pseudo_ratio: float = 0.5         # pseudo-labelled windows per labelled recording in each epoch (measured)
+    pseudo_mixup_p: float = 0.5       # the mixup_p a run with pseudo_csv trains with (resolve_config sets mixup_p)
+    pseudo_init: str = "teacher"      # a run with pseudo_csv starts from the weights that made it | scratch
+    pseudo_epoch_frac: float = 1.0    # a run that starts from its teacher trains this fraction of `epochs`
+    pseudo_jitter_s: float = 0.0      # each epoch moves a pseudo window's input by up to +-this (0: the window itself)
+    pseudo_rounds: int = 0            # rounds of `kit train --pseudo` (0: 2 when the run starts from its teacher, else 1)
+    pseudo_min_confidence: float = 0.3  # labelling: leave out windows whose top probability is below this
+    pseudo_power: float = 1.0         # labelling: p ** power (sharpening)
+    pseudo_threshold: float = 0.0     # labelling: probabilities below this set to 0
+    pseudo_top_k: int = 0             # labelling: keep each window's k highest (0: all)
+    pseudo_shift_s: float = 0.0       # labelling: average with the input moved by -+this many seconds (0: off)
+
+    def __post_init__(self):
         _probability("pseudo_mixup_p", self.pseudo_mixup_p)
         _choice("pseudo_init", self.pseudo_init, ("teacher", "scratch"))
         if not 0 < self.pseudo_epoch_frac <= 1:
@@ -249,10 +269,22 @@ class DataConfig:
         if self.pseudo_ratio < 0:
             raise ConfigError(f"pseudo_ratio={self.pseudo_ratio} must be >= 0 (pseudo windows per labelled "
                               f"recording in each epoch)")
-        if self.cache_audio_mb < 0:
-            raise ConfigError(f"cache_audio_mb={self.cache_audio_mb} must be >= 0 (0 = decode every epoch)")
-        if not 0 <= self.secondary_label_weight <= 1:
-            raise ConfigError(f"secondary_label_weight={self.secondary_label_weight} must be in [0, 1]")
+        if int(self.pseudo_rounds) != self.pseudo_rounds or self.pseudo_rounds < 0:
+            raise ConfigError(f"pseudo_rounds={self.pseudo_rounds!r} must be an integer >= 0 (0: the default rule)")
+        if not 0 <= self.pseudo_min_confidence < 1:
+            raise ConfigError(f"pseudo_min_confidence={self.pseudo_min_confidence} must be in [0, 1)")
+        _positive("pseudo_power", self.pseudo_power)
+        if not 0 <= self.pseudo_threshold < 1:
+            raise ConfigError(f"pseudo_threshold={self.pseudo_threshold} must be in [0, 1)")
+        if int(self.pseudo_top_k) != self.pseudo_top_k or self.pseudo_top_k < 0:
+            raise ConfigError(f"pseudo_top_k={self.pseudo_top_k!r} must be an integer >= 0 (0: keep all)")
+        if not 0 <= self.pseudo_shift_s < 5:
+            raise ConfigError(f"pseudo_shift_s={self.pseudo_shift_s} must be in [0, 5) seconds")
+
+    def labelling(self) -> dict:
+        """The keyword arguments of kit.infer.pseudo_label these keys stand for."""
+        return {"min_confidence": self.pseudo_min_confidence, "power": self.pseudo_power,
+                "threshold": self.pseudo_threshold, "top_k": self.pseudo_top_k, "shift_s": self.pseudo_shift_s}
 
 
 @dataclass(frozen=True)
@@ -317,4 +349,5 @@ class AugmentConfig:
 
 
 SECTIONS = {"audio": AudioConfig, "features": FeatureConfig, "model": ModelConfig,
-            "train": TrainConfig, "data": DataConfig, "infer": InferConfig, "augment": AugmentConfig}
+            "train": TrainConfig, "data": DataConfig, "pseudo": PseudoConfig, "infer": InferConfig,
+            "augment": AugmentConfig}
