@@ -66,12 +66,20 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+MALLOC_TUNING = {"enabled": True}  # set_malloc_tuning(False) turns it off (notebooks: their first cell)
+
+
+def set_malloc_tuning(enabled: bool) -> None:
+    """Whether tune_malloc() applies (process-wide; call it from an entry point or a notebook's first cell)."""
+    MALLOC_TUNING["enabled"] = bool(enabled)
+
+
 def tune_malloc() -> bool:
     """On Linux/glibc, keep freed memory in the process (what MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=... in
     the environment do, applied at run time): eager CPU inference allocates and frees ~100 MB tensors per batch,
     and returning them to the OS each time made it 2.7x slower here (20.2 vs 7.4 ms per 5 s window, efficientnet_b0).
-    The price: the process keeps its peak memory. KIT_TUNE_MALLOC=0 turns it off. True when applied."""
-    if os.environ.get("KIT_TUNE_MALLOC", "1") == "0" or not sys.platform.startswith("linux"):
+    The price: the process keeps its peak memory. set_malloc_tuning(False) turns it off. True when applied."""
+    if not MALLOC_TUNING["enabled"] or not sys.platform.startswith("linux"):
         return False
     import ctypes
 
@@ -84,11 +92,29 @@ def tune_malloc() -> bool:
 
 
 def progress(iterable, desc: str = "", total=None, leave: bool = False, **kwargs):
-    """tqdm progress bar on stderr; silent when KIT_QUIET=1."""
+    """tqdm progress bar on stderr; TQDM_DISABLE=1 in the environment silences it (tqdm >= 4.66 reads it)."""
     from tqdm.auto import tqdm
 
-    disable = os.environ.get("KIT_QUIET") == "1"
-    return tqdm(iterable, desc=desc, total=total, leave=leave, disable=disable, file=sys.stderr, **kwargs)
+    return tqdm(iterable, desc=desc, total=total, leave=leave, file=sys.stderr, **kwargs)
+
+
+def set_cpu_threads(device, threads: int = 0) -> int:
+    """Torch's CPU threads for inference, process-wide (entry points only: `kit predict`, `kit pseudo-label`, the
+    submission notebook). threads > 0: that many. 0: on a CPU every core, one left for decoding on 4+ cores; an
+    OMP_NUM_THREADS in the environment is left as the user set it (processes sharing a machine: more threads
+    than cores make torch's threads wait for each other, several times slower). Also tune_malloc() on a CPU.
+    Returns the thread count in force."""
+    import torch
+
+    on_cpu = getattr(device, "type", str(device)) == "cpu"
+    if on_cpu:
+        tune_malloc()
+    if threads:
+        torch.set_num_threads(int(threads))
+    elif on_cpu and not os.environ.get("OMP_NUM_THREADS"):
+        cores = os.cpu_count() or 1
+        torch.set_num_threads(max(1, cores - 1) if cores >= 4 else cores)
+    return torch.get_num_threads()
 
 
 def resolve_inside(root, relative) -> Path:
@@ -125,7 +151,6 @@ def read_csv_checked(path, what: str, error=ValueError, required=(), **read_kwar
 
 
 def shared_data_dir() -> Path:
-    """`../shared/data` beside the kit checkout (real audio for benchmarks and demos); KIT_SHARED_DATA overrides."""
-    if os.environ.get("KIT_SHARED_DATA"):
-        return Path(os.environ["KIT_SHARED_DATA"])
+    """`../shared/data` beside the kit checkout (real audio for benchmarks and demos; the benches' --data
+    overrides it)."""
     return Path(__file__).resolve().parents[2] / "shared" / "data"

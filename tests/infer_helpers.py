@@ -71,7 +71,7 @@ def validation_probs(checkpoint, audio_path) -> np.ndarray:
     model, ckpt = load_model(checkpoint, "cpu")
     x = load_audio(audio_path, ckpt.config.audio.sample_rate_hz)
     k = window_count(len(x), ckpt.config.audio)
-    crops, valid = split_crops(x, dataclasses.replace(ckpt.config.audio, melspecs_per_audio=k))
+    crops, valid = split_crops(x, dataclasses.replace(ckpt.config.audio, crops_per_recording=k))
     with torch.inference_mode():
         logits = model.crop_logits(torch.from_numpy(crops)[None], torch.from_numpy(valid)[None])[0]
     return torch.sigmoid(logits).numpy()

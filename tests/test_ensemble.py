@@ -132,8 +132,8 @@ def test_int8_export_and_predict_round_trip(ckpts, int8_file, comp, tmp_path):
 
 
 def test_int8_agreement_below_the_bar_warns(ckpts, shared_data, tmp_path, monkeypatch):
-    from kit.export import export_int8
-    from kit.export import quantize
+    from kit.infer import int8 as quantize
+    from kit.infer import quantize_checkpoint as export_int8
 
     monkeypatch.setattr(quantize, "AGREEMENT_WARN", 1.01)  # any agreement is below it
     with pytest.warns(UserWarning, match="int8 top-1 agreement with float32 is"):
@@ -144,7 +144,9 @@ def test_bad_int8_files_and_empty_calibration(ckpts, int8_file, comp, tmp_path, 
     from badfiles import assert_cli_error, run_cli
 
     from kit.checkpoint import load_checkpoint
-    from kit.export import Int8Error, export_int8, load_int8
+    from kit.export import Int8Error
+    from kit.infer import load_int8
+    from kit.infer import quantize_checkpoint as export_int8
 
     path, _ = int8_file
     corrupt = tmp_path / "corrupt.int8.onnx"

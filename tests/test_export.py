@@ -10,7 +10,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import infer_helpers as H  # noqa: E402
-from kit.export import onnx as export  # noqa: E402
+from kit import export, infer  # noqa: E402
 from kit.features.stft import MEL_IMPLS, frames_by_blocks, half_grid_filterbank  # noqa: E402
 from kit.features.frontend import hann_window, mel_power  # noqa: E402
 
@@ -57,28 +57,28 @@ def test_onnx_matches_eager_on_real_audio(shared_data, tmp_path, capsys):
                  "--openvino"]) == 0
     out = capsys.readouterr().out
     assert "parity" in out and ("OpenVINO" in out or "m.xml" in out)
-    assert export.parity(ckpt, tmp_path / "m.onnx", audio, n_windows=3) <= 1e-4
+    assert infer.parity(ckpt, tmp_path / "m.onnx", audio, n_windows=3) <= 1e-4
     for stft in ("fft", "onnx", "dft"):  # every graph, explicitly (auto picks fft, falls back to dft)
         path = export.export_onnx(ckpt, tmp_path / f"m_{stft}.onnx", stft=stft)
-        assert export.parity(ckpt, path, audio, n_windows=3) <= 1e-4
+        assert infer.parity(ckpt, path, audio, n_windows=3) <= 1e-4
     assert main(["export", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m_flat.onnx"),
                  "--no-frontend-loop"]) == 0  # no Loop: one traced graph
-    assert export.parity(ckpt, tmp_path / "m_flat.onnx", audio, n_windows=3) <= 1e-4
+    assert infer.parity(ckpt, tmp_path / "m_flat.onnx", audio, n_windows=3) <= 1e-4
     import onnx
 
     ops = {path: {n.op_type for n in onnx.load(str(path)).graph.node} for path in (tmp_path / "m.onnx",
                                                                                 tmp_path / "m_flat.onnx")}
     assert "Loop" in ops[tmp_path / "m.onnx"] and "Loop" not in ops[tmp_path / "m_flat.onnx"]
     outside = H.tiny_checkpoint(tmp_path / "outside.ckpt", sets=["features_in_model=false"])  # front-end not in
-    assert export.parity(outside, export.export_onnx(outside, tmp_path / "o.onnx"), audio, n_windows=3) <= 1e-4
+    assert infer.parity(outside, export.export_onnx(outside, tmp_path / "o.onnx"), audio, n_windows=3) <= 1e-4
     # dynamic batch: a different batch size than the export example runs too
     wave = np.random.default_rng(0).standard_normal((5, 160000)).astype(np.float32) * 0.1
-    session = export.onnx_session(tmp_path / "m.onnx")
-    probs = export.onnx_probs(session, wave)
+    session = infer.onnx_session(tmp_path / "m.onnx")
+    probs = infer.onnx_probs(session, wave)
     assert probs.shape == (5, 3) and ((probs > 0) & (probs < 1)).all()
     # a few rows per run (the default) or all at once: the same numbers, in the same order
-    np.testing.assert_allclose(export.onnx_probs(session, wave, rows_per_run=5), probs, atol=1e-6)
-    np.testing.assert_allclose(export.onnx_probs(session, wave[::-1], rows_per_run=2), probs[::-1], atol=1e-6)
+    np.testing.assert_allclose(infer.onnx_probs(session, wave, rows_per_run=5), probs, atol=1e-6)
+    np.testing.assert_allclose(infer.onnx_probs(session, wave[::-1], rows_per_run=2), probs[::-1], atol=1e-6)
 
 
 def test_openvino_missing_gives_a_clear_message(tmp_path, monkeypatch):
@@ -105,14 +105,14 @@ def test_predict_with_openvino_runtime_matches_torch(shared_data, tmp_path):
 
 
 def test_inference_benchmark_reports_rates(shared_data):
-    from kit.bench.inference import _report, bench_inference
+    from kit.bench.inference import bench_inference, inference_report
 
     r = bench_inference(shared_data, backbone="cnn", minutes=0.5, batch_size=4, model_batches=2, num_classes=3,
                         sets=H.TINY_SETS)
     assert r["windows"] == 6 and min(r["end_to_end_wps"], r["model_only_wps"], r["eager_wps"], r["onnx_wps"]) > 0
     assert r["peak_rss_short_mb"] <= r["peak_rss_mb"] and r["onnx_end_to_end_wps"] > 0
     assert r["onnx_max_abs_diff"] <= 1e-4 and r["peak_rss_mb"] >= r["rss_before_mb"] > 0
-    assert "end to end / model only" in _report(r)
+    assert "end to end / model only" in inference_report(r)
 
 
 def test_predict_with_onnx_runtime_matches_torch(shared_data, tmp_path):

@@ -182,10 +182,11 @@ def test_cpu_chunks_equal_one_call_and_keep_valid_samples(monkeypatch):
 def test_tune_malloc_applies_on_glibc_and_can_be_turned_off(monkeypatch):
     import platform
 
-    from kit.utils import tune_malloc
+    from kit.utils import MALLOC_TUNING, set_malloc_tuning, tune_malloc
 
-    monkeypatch.setenv("KIT_TUNE_MALLOC", "0")
+    monkeypatch.setitem(MALLOC_TUNING, "enabled", True)
+    set_malloc_tuning(False)
     assert tune_malloc() is False
-    monkeypatch.delenv("KIT_TUNE_MALLOC")
+    set_malloc_tuning(True)
     glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
     assert tune_malloc() is glibc

@@ -43,8 +43,7 @@ print(json.dumps({"rows": len(frame), "mb_after_imports": before, "mb_peak": pea
 
 
 def predict_in_subprocess(folder: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(TESTS.parent)]), KIT_QUIET="1",
-               KIT_TORCH_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), str(TESTS.parent)]), TQDM_DISABLE="1")
     done = subprocess.run([sys.executable, "-c", PREDICT_SCRIPT, str(folder)], capture_output=True, text=True,
                           env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -125,7 +124,7 @@ def long_recordings(tmp_path_factory):
 @pytest.mark.parametrize("fmt", ["flac", "ogg"])
 def test_load_crops_reads_only_the_needed_frames(long_recordings, monkeypatch, fmt):
     path = long_recordings[fmt]
-    cfg = AudioConfig(crop_s=5.0, melspecs_per_audio=3)
+    cfg = AudioConfig(crop_s=5.0, crops_per_recording=3)
     span = 3 * cfg.crop_samples
     recorder = ReadRecorder(monkeypatch)
     crops, valid = load_crops(path, cfg, np.random.default_rng(7))
@@ -141,7 +140,7 @@ def test_load_crops_reads_only_the_needed_frames(long_recordings, monkeypatch, f
 def test_load_crops_partial_equals_full_read(long_recordings):
     """The seek is sample exact: the partial read equals slicing the fully decoded file (FLAC is lossless)."""
     path = long_recordings["flac"]
-    cfg = AudioConfig(crop_s=5.0, melspecs_per_audio=2)
+    cfg = AudioConfig(crop_s=5.0, crops_per_recording=2)
     crops, _ = load_crops(path, cfg, np.random.default_rng(3))
     whole = load_audio(path, cfg.sample_rate_hz)
     offset = int(np.random.default_rng(3).integers(0, len(whole) - 2 * cfg.crop_samples + 1))
@@ -159,7 +158,7 @@ def test_dataset_reads_only_the_needed_frames(long_recordings, tmp_path, monkeyp
     csv = folder / "labels.csv"
     csv.write_text("filename,label\nlong_a.flac,a\nlong_b.ogg,b\n")
     table = data.read_labels(csv)
-    config = Config().override(["crop_s=5", "melspecs_per_audio=2"])
+    config = Config().override(["crop_s=5", "crops_per_recording=2"])
     dataset = data.RecordingDataset(table, np.arange(len(table)), config, train=True)
     recorder = ReadRecorder(monkeypatch)
     for i in range(len(dataset)):

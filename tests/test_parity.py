@@ -23,7 +23,7 @@ def test_training_crops_and_inference_windows_give_identical_features(shared_dat
     path = shared_data / name
     frames, sr, _ = audio_info(path)
     n_windows = math.ceil(frames / (5 * sr))
-    train_cfg = Config().override([f"pad_mode={pad_mode}", f"melspecs_per_audio={n_windows}"])
+    train_cfg = Config().override([f"pad_mode={pad_mode}", f"crops_per_recording={n_windows}"])
     crops, valid = load_crops(path, train_cfg.audio, rng=None)            # deterministic (validation) crops
     train_feats = FeatureExtractor(train_cfg.audio, train_cfg.features)(torch.from_numpy(crops)[None],
                                                                         torch.from_numpy(valid)[None])[0]
@@ -43,7 +43,7 @@ def test_training_crops_and_inference_windows_give_identical_features(shared_dat
 
 def test_parity_holds_for_mirror_after_the_spectrogram(shared_data):
     path = shared_data / "field" / "great_plains_toad.ogg"                 # 44.6 s: a partial last window
-    cfg = Config().override(["pad_mode=mirror", "mirror_placement=spectrogram", "melspecs_per_audio=9"])
+    cfg = Config().override(["pad_mode=mirror", "mirror_placement=spectrogram", "crops_per_recording=9"])
     crops, valid = load_crops(path, cfg.audio)
     fe = FeatureExtractor(cfg.audio, cfg.features)
     train = fe(torch.from_numpy(crops), torch.from_numpy(valid))

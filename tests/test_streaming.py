@@ -81,22 +81,18 @@ def test_header_that_lies_after_rows_were_handed_over(tmp_path):
 
 
 def test_decode_mode_choice_and_bad_setting(monkeypatch):
-    monkeypatch.setenv("KIT_DECODE", "lockstep")
-    assert isinstance(window_stream([], AudioConfig(), 4, "cuda"), lockstep_windows)
-    monkeypatch.setenv("KIT_DECODE", "background")
-    stream = window_stream([], AudioConfig(), 4, "cpu")
+    assert isinstance(window_stream([], AudioConfig(), 4, "cuda", "lockstep"), lockstep_windows)
+    stream = window_stream([], AudioConfig(), 4, "cpu", "background")
     assert isinstance(stream, Prefetch)
     stream.close()
-    monkeypatch.setenv("KIT_DECODE", "auto")
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert isinstance(window_stream([], AudioConfig(), 4, "cpu"), lockstep_windows)
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     stream = window_stream([], AudioConfig(), 4, "cpu")
     assert isinstance(stream, Prefetch)
     stream.close()
-    monkeypatch.setenv("KIT_DECODE", "sometimes")
-    with pytest.raises(ValueError, match="KIT_DECODE='sometimes'"):
-        window_stream([], AudioConfig(), 4, "cpu")
+    with pytest.raises(ValueError, match="decode='sometimes'"):
+        window_stream([], AudioConfig(), 4, "cpu", "sometimes")
 
 
 def test_predictions_identical_in_both_modes(shared_data, tmp_path, monkeypatch):
@@ -110,6 +106,5 @@ def test_predictions_identical_in_both_modes(shared_data, tmp_path, monkeypatch)
     B.make_truncated_ogg(folder)
     frames = {}
     for mode in ("background", "lockstep"):
-        monkeypatch.setenv("KIT_DECODE", mode)
-        frames[mode] = predict_soundscapes([ckpt], folder, device="cpu")
+        frames[mode] = predict_soundscapes([ckpt], folder, device="cpu", decode=mode)
     assert frames["lockstep"].equals(frames["background"])

@@ -69,7 +69,7 @@ def valid_samples(starts, length: int, n_samples: int) -> np.ndarray:
 # training crops
 # ---------------------------------------------------------------------------------------------------
 def crop_starts(n_samples: int, cfg: AudioConfig, rng: Optional[np.random.Generator] = None) -> np.ndarray:
-    """Start samples of the `melspecs_per_audio` consecutive crops of one recording.
+    """Start samples of the `crops_per_recording` consecutive crops of one recording.
 
     Deterministic (rng=None, validation/inference): crops start at 0, L, 2L, ... — the same samples as the
     soundscape windows when crop_s == window_s. Training (rng given): one random offset in
@@ -78,13 +78,13 @@ def crop_starts(n_samples: int, cfg: AudioConfig, rng: Optional[np.random.Genera
     negative offset in [-(K*L - n), 0], padding before and after it by the pad mode — silence for
     `constant`), so a short call is never always at the start; spectrogram mirroring keeps it at 0.
     """
-    span = cfg.melspecs_per_audio * cfg.crop_samples
+    span = cfg.crops_per_recording * cfg.crop_samples
     offset = 0
     if rng is not None and n_samples > span:
         offset = int(rng.integers(0, n_samples - span + 1))
     elif rng is not None and cfg.short_placement == "random" and cfg.mirror_placement != "spectrogram":
         offset = -int(rng.integers(0, span - n_samples + 1))
-    return offset + cfg.crop_samples * np.arange(cfg.melspecs_per_audio, dtype=np.int64)
+    return offset + cfg.crop_samples * np.arange(cfg.crops_per_recording, dtype=np.int64)
 
 
 def split_crops(x: np.ndarray, cfg: AudioConfig, rng: Optional[np.random.Generator] = None) -> tuple:
@@ -98,13 +98,13 @@ def split_crops(x: np.ndarray, cfg: AudioConfig, rng: Optional[np.random.Generat
 def load_crops(path, cfg: AudioConfig, rng: Optional[np.random.Generator] = None) -> tuple:
     """Crops of a file, reading only the part the crops need when the file is long enough (seekable)."""
     frames, file_hz, _ = audio_info(path)
-    span = cfg.melspecs_per_audio * cfg.crop_samples
+    span = cfg.crops_per_recording * cfg.crop_samples
     if file_hz == cfg.sample_rate_hz and frames > span:
         starts = crop_starts(frames, cfg, rng)
         part = load_audio(path, cfg.sample_rate_hz, start_s=starts[0] / file_hz, duration_s=span / file_hz)
         if len(part) == span:  # the header told the truth: no padding needed inside the file
-            crops = part.reshape(cfg.melspecs_per_audio, cfg.crop_samples).copy()
-            return crops, np.full(cfg.melspecs_per_audio, cfg.crop_samples, dtype=np.int64)
+            crops = part.reshape(cfg.crops_per_recording, cfg.crop_samples).copy()
+            return crops, np.full(cfg.crops_per_recording, cfg.crop_samples, dtype=np.int64)
     return split_crops(load_audio(path, cfg.sample_rate_hz), cfg, rng)
 
 

@@ -212,12 +212,11 @@ class lockstep_windows:
         self.generator.close()
 
 
-def window_stream(files: list, cfg, batch_windows: int, device) -> object:
-    """The stream that suits the device: lockstep on a CPU with fewer than 4 cores, else background.
-    KIT_DECODE=lockstep|background overrides."""
-    mode = os.environ.get("KIT_DECODE", "auto")
+def window_stream(files: list, cfg, batch_windows: int, device, mode: str = "auto") -> object:
+    """The stream that suits the device: lockstep on a CPU with fewer than 4 cores, else background (mode
+    auto); mode lockstep or background chooses."""
     if mode not in ("auto", "lockstep", "background"):
-        raise ValueError(f"KIT_DECODE={mode!r}: use auto, lockstep or background")
+        raise ValueError(f"decode={mode!r}: use auto, lockstep or background")
     if mode == "auto":
         on_cpu = getattr(device, "type", str(device)) == "cpu"
         mode = "lockstep" if on_cpu and (os.cpu_count() or 1) < 4 else "background"

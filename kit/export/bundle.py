@@ -15,7 +15,6 @@ the KAGGLE_KEY of the environment or of kaggle.json.
 """
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import json
 import os
@@ -156,24 +155,3 @@ def upload(bundle_dir, new_dataset: bool = True, push_kernel: bool = True) -> No
         api.dataset_create_version(str(dataset), "kit bundle update", dir_mode="zip", quiet=True)
     if push_kernel and (bundle_dir / "kernel" / "kernel-metadata.json").is_file():
         api.kernels_push(str(bundle_dir / "kernel"))
-
-
-def cli(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit bundle", description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint (repeatable)")
-    parser.add_argument("--out", required=True, help="new folder for the bundle")
-    parser.add_argument("--user", default="", help="Kaggle user name (default: $KAGGLE_USERNAME)")
-    parser.add_argument("--slug", default="kit-bundle", help="dataset slug (default: %(default)s)")
-    parser.add_argument("--competition", default="birdclef-2025", help="competition attached to the kernel")
-    parser.add_argument("--upload", action="store_true", help="upload with the kaggle package (needs credentials)")
-    parser.add_argument("--new-version", action="store_true", help="with --upload: a new version of the dataset")
-    args = parser.parse_args(argv)
-    paths = make_bundle(args.checkpoint, args.out, args.user, args.slug, args.competition)
-    print(f"wrote {paths['dataset']} (kit {paths['kit_version']}, {len(paths['checkpoints'])} checkpoint(s)) "
-          f"and {paths['kernel']}")
-    if args.upload:
-        upload(args.out, new_dataset=not args.new_version)
-        print("uploaded the dataset and pushed the kernel")
-    else:
-        print("nothing uploaded (add --upload to push with the kaggle package)")
-    return 0

@@ -1,6 +1,6 @@
 """Folds in one graph: K network graphs of the same features merged into one ONNX graph (their probabilities
 summed), to measure one ONNX Runtime session against K (`kit bench inference --members K` reports the ratio;
-kit.infer keeps K sessions unless the merged graph is measurably faster; README, Ensembles)."""
+kit.infer keeps K sessions unless the merged graph is measurably faster; docs/inference-speed.md)."""
 from __future__ import annotations
 
 from pathlib import Path

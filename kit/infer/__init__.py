@@ -1,6 +1,7 @@
 """Stage 6, inference: checkpoints + soundscapes -> per-window probabilities -> submission.csv.
 
-`members` loads checkpoints as ensemble members (torch, or ONNX Runtime / OpenVINO graphs from kit.export)
+`members` loads checkpoints as ensemble members (torch, or ONNX Runtime / OpenVINO graphs that kit.export writes
+and `runtimes` runs; `int8` the int8 networks, checked against their checkpoint or quantized on load)
 and runs them on batches of windows (TTA, batch halving on out-of-memory); `predict` streams every soundscape
 through the members (kit.audio's window streams), smooths, assembles the rows and writes the file
 (`predict_competition`, `python -m kit predict`); `budget` drops optional work when the measured rate will not
@@ -14,12 +15,18 @@ from kit.infer.budget import BudgetGuard, BudgetPlan
 from kit.infer.fit import FitEstimate, estimate_members, members_that_fit, split_costs
 from kit.infer.longform import to_long, validate_long_submission, write_long_submission
 from kit.infer.members import Member, Runner, load_members, member_probs, union_labels
-from kit.infer.predict import infer_config_from, predict_competition, predict_soundscapes, smooth
-from kit.infer.pseudo import MIN_CONFIDENCE, pseudo_label
+from kit.infer.int8 import load_int8, onnx_member, quantize_checkpoint, top1_agreement
+from kit.infer.predict import (WindowPredictions, infer_config_from, predict_competition, predict_soundscapes,
+                               predict_windows, smooth)
+from kit.infer.pseudo import MIN_CONFIDENCE, audio_files, pseudo_label, sharpen
+from kit.infer.runtimes import (OnnxFrontend, OnnxModel, OnnxNetwork, OpenVinoModel, in_runs, onnx_probs,
+                                onnx_session, parity)
 from kit.infer.submission import align_labels, empty_submission, validate_submission, write_submission
 
 __all__ = ["predict_soundscapes", "predict_competition", "infer_config_from", "smooth", "Member", "Runner",
            "load_members", "member_probs", "union_labels", "BudgetGuard", "BudgetPlan", "align_labels",
            "empty_submission", "validate_submission", "write_submission", "to_long", "validate_long_submission",
            "write_long_submission", "pseudo_label", "MIN_CONFIDENCE", "FitEstimate", "estimate_members",
-           "members_that_fit", "split_costs"]
+           "members_that_fit", "split_costs", "predict_windows", "WindowPredictions", "load_int8", "onnx_member",
+           "quantize_checkpoint", "top1_agreement", "OnnxFrontend", "OnnxModel", "OnnxNetwork", "OpenVinoModel",
+           "in_runs", "onnx_probs", "onnx_session", "parity", "audio_files", "sharpen"]

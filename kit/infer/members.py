@@ -48,11 +48,11 @@ def load_members(checkpoints, device, runtime: str = "torch", shared: bool = Tru
     """Members from checkpoint paths (or ready Members); they must share the scoring window.
 
     runtime="onnx" / "openvino": each checkpoint is exported (front-end in the graph) and run by ONNX Runtime /
-    OpenVINO on the CPU (float32), ~1.5x faster than eager torch for an efficientnet_b0 here (README); checkpoints
+    OpenVINO on the CPU (float32), ~1.5x faster than eager torch for an efficientnet_b0 here (docs/inference-speed.md); checkpoints
     that cannot be exported (spectrogram mirroring) stay on torch, with a warning. With ONNX Runtime and `shared`
     (the default) each member is a network graph (features in) and the members of one audio + feature config
     share one front-end graph. precision="int8" (ONNX Runtime only; implies runtime="onnx"): the network
-    quantized by kit.export.quantize: `<checkpoint>.int8.onnx` when `kit export --precision int8` wrote one,
+    quantized (kit.infer.int8): `<checkpoint>.int8.onnx` when `kit export --precision int8` wrote one,
     else quantized now, calibrated on windows of the `calibration` audio files."""
     from kit.checkpoint import CheckpointError
 
@@ -85,7 +85,8 @@ def _load_one(item, device, runtime: str, precision: str, frontends: Optional[di
 
     ckpt = load_checkpoint(item) if runtime != "torch" else None
     if ckpt is not None and ckpt.config.audio.mirror_placement != "spectrogram":
-        from kit.export import OnnxModel, OpenVinoModel, onnx_member
+        from kit.infer.int8 import onnx_member
+        from kit.infer.runtimes import OnnxModel, OpenVinoModel
 
         if runtime == "onnx" and (frontends is not None or precision == "int8"):
             frontend, network, ckpt = onnx_member(item, precision, calibration, frontends)
@@ -155,7 +156,7 @@ def network_probs(member: Member, feats, valid):
     """Probabilities (B, classes) of the member's network on features (B, 1, C, H, T)."""
     import torch
 
-    if getattr(member.model, "outputs_probabilities", False):  # kit.export.OnnxNetwork
+    if getattr(member.model, "outputs_probabilities", False):  # kit.infer.runtimes.OnnxNetwork
         return member.model(feats, valid_samples=valid).to(feats.device)
     return torch.sigmoid(member.model.logits_from_features(feats, valid).float())
 
@@ -166,7 +167,7 @@ def _forward(member: Member, x, valid):
 
     if member.frontend is not None:
         return network_probs(member, member.frontend(x, valid), valid)
-    if getattr(member.model, "outputs_probabilities", False):  # kit.export.OnnxModel
+    if getattr(member.model, "outputs_probabilities", False):  # kit.infer.runtimes.OnnxModel
         return member.model(x, valid_samples=valid).to(x.device)
     return torch.sigmoid(member.model(x, valid_samples=valid).float())
 

@@ -13,11 +13,9 @@ measured rate says they will not fit; rows it cannot compute get `fallback_prob`
 """
 from __future__ import annotations
 
-import argparse
-import os
 import time
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -57,7 +55,8 @@ class _FileAcc:
         self.counts[first_row:end] += counts
 
 
-def _run_group(index: int, plan: BudgetPlan, files: list, accs: list, guard: Optional[BudgetGuard]) -> None:
+def _run_group(index: int, plan: BudgetPlan, files: list, accs: list, guard: Optional[BudgetGuard],
+               decode: str = "auto") -> None:
     """Stream every file through the group's members until done, or until the budget runs out."""
     audio_cfg, runner = plan.groups[index]
     rows: dict = {fi: [] for fi in range(len(files))}
@@ -81,7 +80,7 @@ def _run_group(index: int, plan: BudgetPlan, files: list, accs: list, guard: Opt
     def go_on() -> bool:
         return bool(runner.active()) and (guard is None or not guard.expired())
 
-    stream = window_stream(files, audio_cfg, runner.batch_size, runner.device)
+    stream = window_stream(files, audio_cfg, runner.batch_size, runner.device, decode)
     try:
         for kind, fi, row, payload in stream:
             if not go_on():
@@ -168,10 +167,21 @@ def _assemble(files: list, accs: list, labels: list, infer: InferConfig, window_
     values = np.concatenate(blocks) if blocks else np.zeros((0, len(labels)), np.float32)
     frame = pd.DataFrame(values, columns=labels)
     frame.insert(0, "row_id", ids)
-    # which file each row is a window of, and whether a model computed it (not the fallback): kit pseudo-label
-    frame.attrs["file_index"] = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
-    frame.attrs["computed"] = np.concatenate(dones) if dones else np.zeros(0, bool)
-    return frame
+    return WindowPredictions(frame=frame, files=list(files),
+                             file_index=np.repeat(np.arange(len(blocks)), [len(b) for b in blocks]),
+                             computed=np.concatenate(dones) if dones else np.zeros(0, bool))
+
+
+@dataclass
+class WindowPredictions:
+    """What predict_windows returns: the rows, and for each row which file it is a window of and whether a model
+    computed it (False: the fallback probability, for a bad file or a spent budget)."""
+
+    frame: "object"                 # pandas DataFrame: row_id + one probability column per label
+    files: list                     # the soundscapes, in the order file_index counts them
+    file_index: np.ndarray          # (rows,) index into files
+    computed: np.ndarray            # (rows,) bool
+    notes: list = field(default_factory=list)  # what the budget guard dropped, in words
 
 
 def _list_files(folder) -> list:
@@ -186,9 +196,19 @@ def _list_files(folder) -> list:
 
 def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None, device="auto",
                         budget_s: Optional[float] = None, clock: Callable[[], float] = time.monotonic,
-                        runtime: str = "torch", shared: bool = True, precision: str = "fp32", calibration=None):
-    """DataFrame of row_id + one probability column per label of the ensemble (kit.infer.members.union_labels:
-    the first checkpoint's labels, then the others' new ones).
+                        runtime: str = "torch", shared: bool = True, precision: str = "fp32", calibration=None,
+                        decode: str = "auto"):
+    """DataFrame of row_id + one probability column per label of the ensemble (predict_windows(...).frame)."""
+    return predict_windows(checkpoints, folder, infer, device, budget_s, clock, runtime, shared, precision,
+                           calibration, decode).frame
+
+
+def predict_windows(checkpoints, folder, infer: Optional[InferConfig] = None, device="auto",
+                    budget_s: Optional[float] = None, clock: Callable[[], float] = time.monotonic,
+                    runtime: str = "torch", shared: bool = True, precision: str = "fp32", calibration=None,
+                    decode: str = "auto") -> WindowPredictions:
+    """WindowPredictions of every window of the soundscapes: row_id + one probability column per label of the
+    ensemble (kit.infer.members.union_labels: the first checkpoint's labels, then the others' new ones).
 
     `checkpoints`: paths (or Members). `infer`: None uses the first checkpoint's InferConfig. `budget_s`:
     time budget for the whole call (None = unlimited); `clock` is injectable for tests. `runtime`: torch or
@@ -196,6 +216,8 @@ def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None
     network quantized on load calibrates on `calibration`, default the soundscapes predicted). Each soundscape is
     decoded once per audio config; `shared`: the members of one audio + feature config share one front-end per
     batch (False: each member computes its own, the member-by-member path; the same probabilities to 1e-5).
+    `decode`: auto | lockstep | background (kit.audio.window_stream). Torch's CPU threads are the caller's
+    (kit.utils.set_cpu_threads, at an entry point).
     """
     from kit.infer.members import union_labels
     from kit.utils import pick_device
@@ -214,37 +236,18 @@ def predict_soundscapes(checkpoints, folder, infer: Optional[InferConfig] = None
     accs = [_FileAcc(p, _header_windows(p, members[0].config.audio)) for p in files]
     plan = BudgetPlan(runners, [sum(_header_windows(p, cfg) or 0 for p in files) for cfg, _ in runners], infer.tta,
                       done_windows=[0] * len(runners))
-    _set_threads(device)
     for index in range(len(runners)):
         if files and runners[index][1].active() and (guard is None or not guard.expired()):
-            _run_group(index, plan, files, accs, guard)
-    frame = _assemble(files, accs, labels, infer, members[0].config.audio.window_s)
-    frame.attrs["notes"] = list(guard.notes) if guard else []
-    return frame
-
-
-def _set_threads(device) -> None:
-    """On CPU use every core for the model, but one for decoding when there are many. KIT_TORCH_THREADS sets
-    the count; an OMP_NUM_THREADS in the environment is left as the user set it (several processes sharing a
-    machine: more threads than cores make torch's threads wait for each other, several times slower)."""
-    import torch
-
-    from kit.utils import tune_malloc
-
-    on_cpu = getattr(device, "type", str(device)) == "cpu"
-    if on_cpu:
-        tune_malloc()
-    if os.environ.get("KIT_TORCH_THREADS"):
-        torch.set_num_threads(int(os.environ["KIT_TORCH_THREADS"]))
-    elif on_cpu and not os.environ.get("OMP_NUM_THREADS"):
-        cores = os.cpu_count() or 1
-        torch.set_num_threads(max(1, cores - 1) if cores >= 4 else cores)
+            _run_group(index, plan, files, accs, guard, decode)
+    result = _assemble(files, accs, labels, infer, members[0].config.audio.window_s)
+    result.notes = list(guard.notes) if guard else []
+    return result
 
 
 def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0,
                         infer: Optional[InferConfig] = None, device="auto",
                         clock: Callable[[], float] = time.monotonic, runtime: str = "torch", shared: bool = True,
-                        precision: str = "fp32"):
+                        precision: str = "fp32", decode: str = "auto"):
     """Read data_dir/test_soundscapes + sample_submission.csv, write a validated submission.csv atomically.
 
     A wide sample_submission (2023-2025) gives the label columns and their order. BirdCLEF 2022's long sample
@@ -281,7 +284,7 @@ def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0
     else:
         budget_s = budget_min * 60 - (clock() - start)
         frame = predict_soundscapes(members, data_dir / "test_soundscapes", infer, device, budget_s, clock,
-                                    shared=shared)
+                                    shared=shared, decode=decode)
         frame = align_labels(frame, labels, infer.fallback_prob)
     if is_long and files:
         requests = longform.long_requests(data_dir, frame, labels)
@@ -302,50 +305,3 @@ def infer_config_from(base: InferConfig, assignments) -> InferConfig:
             raise ConfigError(f"--set {item!r}: only inference keys can change at predict time "
                               f"(audio and feature settings come from the checkpoint)")
     return Config(infer=base).override(list(assignments or [])).infer
-
-
-def cli(argv) -> int:
-    from kit.checkpoint import load_checkpoint
-
-    parser = argparse.ArgumentParser(prog="python -m kit predict", description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint (repeat for an ensemble)")
-    parser.add_argument("--data", required=True, help="competition folder with test_soundscapes/ and "
-                                                      "sample_submission.csv (wide, or BirdCLEF 2022's long "
-                                                      "row_id,target with scored_birds.json / test.csv)")
-    parser.add_argument("--out", default="submission.csv", help="submission CSV to write (default: %(default)s)")
-    parser.add_argument("--budget-min", type=float, default=90.0, help="time budget in minutes (default 90)")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
-    parser.add_argument("--runtime", choices=["torch", "onnx", "openvino"], default="torch",
-                        help="torch; or onnx / openvino: each checkpoint exported and run by ONNX Runtime / OpenVINO "
-                             "on the CPU (~1.5x eager for efficientnet_b0 on 2 cores; needs onnx + onnxruntime "
-                             "[+ openvino])")
-    parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
-                        help="int8: each member's network quantized (ONNX Runtime; <checkpoint>.int8.onnx from kit "
-                             "export --precision int8, else quantized on load on windows of the soundscapes)")
-    parser.add_argument("--separate", action="store_true", help="each member computes its own front-end (the "
-                                                                "member-by-member path; default: shared per group)")
-    parser.add_argument("--fit-members", action="store_true",
-                        help="measure the members on a minute of the test soundscapes first and keep the first M that "
-                             "fit --test-windows windows in --budget-min (kit.infer.estimate_members)")
-    parser.add_argument("--test-windows", type=int, default=52_800,
-                        help="with --fit-members: the test's windows (default: BirdCLEF 2024's 52,800)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override an InferConfig key: " + ", ".join(f.name for f in
-                                                                         fields(InferConfig)))
-    args = parser.parse_args(argv)
-    infer = infer_config_from(load_checkpoint(args.checkpoint[0]).config.infer, args.set)
-    if args.fit_members:
-        from kit.infer.fit import estimate_members
-
-        est = estimate_members(args.checkpoint, Path(args.data) / "test_soundscapes", args.budget_min,
-                               args.test_windows, args.runtime, args.precision, probe_s=60.0)
-        keep = max(1, min(len(args.checkpoint), est.members_that_fit))
-        print(f"members that fit {args.test_windows} windows in {args.budget_min:g} min here: "
-              f"{est.members_that_fit} ({1e3 * est.fixed_s_per_window:.2f} ms per window decode + front-end, "
-              f"{1e3 * est.member_s_per_window:.2f} ms per member); using {keep} of {len(args.checkpoint)}")
-        args.checkpoint = args.checkpoint[:keep]
-    frame = predict_competition(args.checkpoint, args.data, args.out, args.budget_min, infer, args.device,
-                                runtime=args.runtime, shared=not args.separate, precision=args.precision)
-    shape = "row_id,target" if list(frame.columns) == ["row_id", "target"] else f"{len(frame.columns) - 1} labels"
-    print(f"wrote {args.out}: {len(frame)} rows x {shape}")
-    return 0

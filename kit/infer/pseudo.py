@@ -18,14 +18,13 @@ student learns the ensemble's probabilities on both).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-MIN_CONFIDENCE = 0.3  # measured on the short proxy (README): unsure windows teach the student the teacher's errors
+MIN_CONFIDENCE = 0.3  # = PseudoConfig.pseudo_min_confidence; measured on the short proxy (docs/pseudo-labels.md)
 
 
 def audio_files(sources) -> list:
@@ -56,9 +55,9 @@ def sharpen(probs: np.ndarray, power: float = 1.0, threshold: float = 0.0, top_k
     return out.astype(np.float32)
 
 
-def shifted_views(members, files, frame, shift_s: float, device) -> np.ndarray:
-    """(rows, labels): the ensemble's mean probability on each computed window of `frame` (predict_soundscapes'
-    rows) with the model input moved by -shift_s and by +shift_s seconds of the recording's own audio (kept
+def shifted_views(members, predictions, shift_s: float, device) -> np.ndarray:
+    """(rows, labels): the ensemble's mean probability on each computed window of `predictions` (predict_windows'
+    WindowPredictions) with the model input moved by -shift_s and by +shift_s seconds of the recording's own audio (kept
     inside the recording: kit.audio.moved_input_start); rows not computed stay 0. Each recording is decoded
     whole, once per audio config of the members."""
     from kit.audio import load_audio, moved_input_start, segment, valid_samples, waveform_pad_mode
@@ -67,7 +66,8 @@ def shifted_views(members, files, frame, shift_s: float, device) -> np.ndarray:
     labels, groups = union_labels(members), {}
     for m in members:
         groups.setdefault(m.config.audio, []).append(m)
-    rows, index = np.flatnonzero(frame.attrs["computed"]), frame.attrs["file_index"]
+    frame, files = predictions.frame, predictions.files
+    rows, index = np.flatnonzero(predictions.computed), predictions.file_index
     ends = frame["row_id"].str.rsplit("_", n=1).str[1].astype(float).to_numpy()
     sums, counts = np.zeros((len(frame), len(labels)), np.float32), np.zeros(len(labels), np.int64)
     for cfg, group in groups.items():
@@ -87,11 +87,12 @@ def shifted_views(members, files, frame, shift_s: float, device) -> np.ndarray:
 
 def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: float = 0.0, top_k: int = 0,
                  device="auto", runtime: str = "torch", budget_min=None, min_confidence: float = MIN_CONFIDENCE,
-                 shift_s: float = 0.0):
-    """Write the soft-label CSV of every window of `sources`; returns its DataFrame."""
+                 shift_s: float = 0.0, decode: str = "auto"):
+    """Write the soft-label CSV of every window of `sources`; returns its DataFrame. The settings are the
+    PseudoConfig labelling keys (pseudo_power, ...; PseudoConfig.labelling() gives them as these arguments)."""
     import kit
     from kit.infer.members import load_members, union_labels
-    from kit.infer.predict import predict_soundscapes
+    from kit.infer.predict import predict_windows
     from kit.softlabels import write_soft_labels
     from kit.utils import pick_device
 
@@ -105,17 +106,17 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
         raise FileNotFoundError(f"no audio file (.ogg .wav .flac .mp3) in {', '.join(map(str, sources))}")
     device = pick_device(device) if isinstance(device, str) else device
     members = load_members(checkpoints, device, runtime)
-    frame = predict_soundscapes(members, files, device=device, runtime=runtime,
-                                budget_s=None if budget_min is None else 60 * budget_min)
-    labels, window_s = union_labels(members), members[0].config.audio.window_s
+    predictions = predict_windows(members, files, device=device, runtime=runtime, decode=decode,
+                                  budget_s=None if budget_min is None else 60 * budget_min)
+    frame, labels, window_s = predictions.frame, union_labels(members), members[0].config.audio.window_s
     if shift_s:
-        frame[labels] = (frame[labels].to_numpy() + 2 * shifted_views(members, files, frame, shift_s, device)) / 3
-    keep = frame.attrs["computed"] & (frame[labels].max(axis=1).to_numpy() >= min_confidence)
-    if frame.attrs["computed"].any() and not keep.any():
+        frame[labels] = (frame[labels].to_numpy() + 2 * shifted_views(members, predictions, shift_s, device)) / 3
+    keep = predictions.computed & (frame[labels].max(axis=1).to_numpy() >= min_confidence)
+    if predictions.computed.any() and not keep.any():
         warnings.warn(f"{out_csv}: no window's top probability reaches min_confidence={min_confidence}: the CSV "
                       f"holds no window (a run with it trains on the labelled recordings only); lower "
                       f"--min-confidence")
-    index = frame.attrs["file_index"][keep]
+    index = predictions.file_index[keep]
     root = Path(os.path.commonpath([str(p.parent) for p in files]))
     out = frame.loc[keep, labels].reset_index(drop=True)
     out[labels] = sharpen(out[labels].to_numpy(), power, threshold, top_k)
@@ -131,32 +132,4 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     return out
 
 
-def cli(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit pseudo-label", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint (repeat for an ensemble)")
-    parser.add_argument("--soundscapes", action="append", required=True, metavar="DIR_OR_FILE",
-                        help="unlabeled soundscapes (a folder, searched recursively, or a file; repeatable)")
-    parser.add_argument("--out", required=True, help="pseudo-label CSV to write")
-    parser.add_argument("--power", type=float, default=1.0, help="sharpen: p ** power (default 1)")
-    parser.add_argument("--threshold", type=float, default=0.0, help="probabilities below it -> 0 (default 0)")
-    parser.add_argument("--top-k", type=int, default=0, help="keep the k highest labels per window (0 = all)")
-    parser.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE,
-                        help=f"leave out windows whose highest probability is below it (default {MIN_CONFIDENCE}; "
-                             f"0 keeps all)")
-    parser.add_argument("--shift-s", type=float, default=0.0,
-                        help="also predict each window moved by -S and +S seconds of its recording and average the "
-                             "three views (default 0: predict's probabilities alone)")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
-    parser.add_argument("--runtime", choices=["torch", "onnx", "openvino"], default="torch")
-    parser.add_argument("--budget-min", type=float, help="time budget in minutes (default: none)")
-    args = parser.parse_args(argv)
-    out = pseudo_label(args.checkpoint, args.soundscapes, args.out, args.power, args.threshold, args.top_k,
-                       args.device, args.runtime, args.budget_min, args.min_confidence, args.shift_s)
-    print(f"wrote {args.out}: {len(out)} windows of {out['filename'].nunique()} recordings x "
-          f"{out.shape[1] - 2} labels")
-    return 0
-
-
-__all__ = ["pseudo_label", "sharpen", "audio_files", "cli"]
+__all__ = ["pseudo_label", "sharpen", "audio_files", "MIN_CONFIDENCE"]

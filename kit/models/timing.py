@@ -12,6 +12,7 @@ def time_inference(model, config, device, windows: int = 8, repeats: int = 3) ->
 
     from kit.models.backbones import input_shape
 
+    was_training = model.training
     model.eval()
     shape = (config.audio.crop_samples,) if config.model.features_in_model else tuple(input_shape(config))
     x = torch.zeros((windows, 1) + shape, device=device)
@@ -23,5 +24,5 @@ def time_inference(model, config, device, windows: int = 8, repeats: int = 3) ->
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         times.append(time.perf_counter() - start)
-    model.train()
+    model.train(was_training)
     return 1000.0 * float(np.median(times[1:])) / windows

@@ -13,7 +13,7 @@ from kit.models.errors import PretrainedWeightsError
 
 CONTAINER_KEYS = ("state_dict", "model", "module", "state_dict_ema")
 STRIPPED_PREFIXES = ("module.", "_orig_mod.")
-KIT_PREFIX = "backbone.net."
+OWN_STATE_PREFIX = "backbone.net."
 
 
 def read_state_dict(path) -> dict:
@@ -69,7 +69,7 @@ def _strip_prefixes(state: dict, tensor_type) -> dict:
 
 def is_kit_state_dict(state: dict) -> bool:
     """True for a whole KitModel's state dict (a kit checkpoint or model.state_dict()), not a backbone's."""
-    return any(key.startswith(KIT_PREFIX) for key in state)
+    return any(key.startswith(OWN_STATE_PREFIX) for key in state)
 
 
 def load_kit_weights(model, state: dict, path) -> list:
