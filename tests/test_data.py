@@ -72,14 +72,16 @@ def test_split_is_stratified_seeded_and_keeps_single_recording_labels(tmp_path):
     assert "solo" in labels[train] and any("solo" in n for n in notes)
 
 
-def test_data_percentage_and_validate_on_train(tmp_path):
+def test_data_fraction_and_validate_on_train(tmp_path):
     table = _table(tmp_path, {"a": 10, "b": 4, "c": 1})
-    train, valid, _ = split_table(table, Config().override(["data_percentage=0.5", "valid_frac=0"]).data)
+    train, valid, _ = split_table(table, Config().override(["data_fraction=0.5", "valid_frac=0"]).data)
     labels = table.frame["primary_label"].to_numpy()
     assert sorted(set(labels[train])) == ["a", "b", "c"] and len(train) == 5 + 2 + 1
     assert set(valid) <= set(train) and len(valid) >= 2          # validate on a slice of the training set
-    train2, valid2, notes = split_table(table, Config().override(["validate_on_train=true"]).data)
-    assert len(train2) == len(table) and set(valid2) <= set(train2)
+    with pytest.warns(FutureWarning, match="validate_on_train=true is data.valid_frac=0"):  # the old key, still read
+        old = Config().override(["valid_frac=0.2", "validate_on_train=true"])
+    train2, valid2, notes = split_table(table, old.data)
+    assert old.data.valid_frac == 0 and len(train2) == len(table) and set(valid2) <= set(train2)
 
 
 def test_bad_files_skip_with_warning_or_stop_with_the_name(tmp_path):
@@ -95,7 +97,7 @@ def test_bad_files_skip_with_warning_or_stop_with_the_name(tmp_path):
 
 def test_dataset_crops_depend_only_on_seed_epoch_index(tmp_path):
     table = read_labels(tone_clips(tmp_path, per_label=2, seconds=3.0))
-    config = Config().override(["crop_s=1", "melspecs_per_audio=2"])
+    config = Config().override(["crop_s=1", "crops_per_recording=2"])
     ds = RecordingDataset(table, np.arange(len(table)), config, train=True, seed=3)
     crops, valid, target, weight = ds[1]
     assert crops.shape == (2, 32000) and valid.tolist() == [32000, 32000] and target.sum() == 1.0 and weight == 1
@@ -114,7 +116,7 @@ def test_dataset_features_on_cpu_and_workers_give_the_same_batches(tmp_path):
     from torch.utils.data import DataLoader
 
     table = read_labels(tone_clips(tmp_path, per_label=2, seconds=2.0))
-    config = Config().override(["crop_s=1", "melspecs_per_audio=2", "features_in_model=false", "n_mels=32",
+    config = Config().override(["crop_s=1", "crops_per_recording=2", "features_in_model=false", "n_mels=32",
                                 "n_mfcc=32"])
     ds = RecordingDataset(table, np.arange(len(table)), config, train=True, seed=0)
     feats, valid, _, _ = ds[0]

@@ -92,7 +92,10 @@ def test_other_kit_version_refused_unless_overridden(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(path)
     assert "0.0.0-old" in str(info.value) and kit.__version__ in str(info.value) and str(path) in str(info.value)
-    monkeypatch.setenv("KIT_ALLOW_VERSION_MISMATCH", "1")
+    from kit.checkpoint import VERSION_CHECK, allow_version_mismatch
+
+    monkeypatch.setitem(VERSION_CHECK, "allow_mismatch", False)
+    allow_version_mismatch(True)  # what --allow-version-mismatch (and the notebooks' KIT_ALLOW_VERSION_MISMATCH=1) set
     assert load_checkpoint(path).kit_version == "0.0.0-old"
 
 
@@ -260,7 +263,7 @@ def _kill_during(mode: str, tmp_path: Path, data: Path, out: Path, log: Path) ->
     args = ["--data", str(data), "--out", str(out), "--log", str(log)]
     for item in TRAIN_SET:
         args += ["--set", item]
-    env = dict(os.environ, KIT_QUIET="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    env = dict(os.environ, TQDM_DISABLE="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     child = subprocess.Popen([sys.executable, "-c", KILL_DRIVER, mode, str(marker)] + args, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
@@ -296,8 +299,8 @@ def train_data(tmp_path_factory):
 
 @pytest.mark.parametrize("mode", ["epoch", "checkpoint", "log"])
 def test_sigkill_leaves_a_good_checkpoint_and_resume_continues(tmp_path, train_data, mode):
+    from kit.pipeline import train_run
     from kit.train import explog
-    from kit.train import train
 
     out, log = tmp_path / "runs" / "run", tmp_path / "runs" / "experiments.csv"
     explog.append_run(log, {"run_id": "earlier", "changes": "(defaults)"})
@@ -306,23 +309,25 @@ def test_sigkill_leaves_a_good_checkpoint_and_resume_continues(tmp_path, train_d
     assert last.extra["epoch"] == (3 if mode == "log" else 1)
     load_checkpoint(out / "best.ckpt")
     assert [r[0] for r in _log_rows(log)] == ["earlier"], "the killed run left a row (or half a row) in the log"
-    result = train(tiny_config(*TRAIN_SET[len(TINY):]), train_data, out, resume=True, log_path=log)
+    result = train_run(tiny_config(*TRAIN_SET[len(TINY):]), train_data, out, resume=True, log_path=log)
     assert [h["epoch"] for h in result["history"]] == [1, 2, 3]
     assert [r[0] for r in _log_rows(log)] == ["earlier", "run"]
     assert load_checkpoint(out / "last.ckpt").extra["epoch"] == 3
     if mode == "epoch":  # resuming gives the weights of an uninterrupted run
-        whole = train(tiny_config(*TRAIN_SET[len(TINY):]), train_data, tmp_path / "whole", log_path=tmp_path / "l.csv")
+        whole = train_run(tiny_config(*TRAIN_SET[len(TINY):]), train_data, tmp_path / "whole",
+                          log_path=tmp_path / "l.csv")
         a, b = load_checkpoint(result["last"]).state_dict, load_checkpoint(whole["last"]).state_dict
         assert max(float((a[k].float() - b[k].float()).abs().max()) for k in a) < 1e-5
 
 
 def test_resume_with_another_label_list_refused(tmp_path, train_data):
-    from kit.train import ResumeError, train
+    from kit.pipeline import train_run
+    from kit.train import ResumeError
 
     config = tiny_config(*TRAIN_SET[len(TINY):]).override(["epochs=1"])
     out = tmp_path / "run"
-    train(config, train_data, out, log_path=tmp_path / "log.csv")
+    train_run(config, train_data, out, log_path=tmp_path / "log.csv")
     other = B.make_clip_folder(tmp_path / "other", labels=("a", "b", "c"), per_label=2, seconds=1.0)
     with pytest.raises(ResumeError, match="label list differs") as info:
-        train(config.override(["epochs=2"]), other, out, resume=True, log_path=tmp_path / "log.csv")
+        train_run(config.override(["epochs=2"]), other, out, resume=True, log_path=tmp_path / "log.csv")
     assert str(out / "last.ckpt") in str(info.value)

@@ -56,20 +56,20 @@ def test_too_many_folds_are_refused_and_rare_labels_noted(tmp_path):
 
 
 def test_fold_run_writes_oof_for_every_recording_and_resumes(tmp_path, monkeypatch):
-    from kit.train import folds as F
+    from kit.pipeline import folds as F
 
     csv = _authored(tmp_path)
     config = Config().override(FAST + ["group_column=author"])
     out = tmp_path / "run"
     calls = []
-    real_train = F.train
+    real_train = F.train_run
 
     def crash_in_fold_2(*args, fold=None, **kwargs):
         calls.append((fold, kwargs.get("resume")))
         if fold == (1, 3) and len(calls) == 2:
             raise KeyboardInterrupt("killed during fold 1")
         return real_train(*args, fold=fold, **kwargs)
-    monkeypatch.setattr(F, "train", crash_in_fold_2)
+    monkeypatch.setattr(F, "train_run", crash_in_fold_2)
     with pytest.raises(KeyboardInterrupt):
         F.train_folds(config, csv, out, 3, log_path=tmp_path / "log.csv")
     assert (out / "fold_0" / "best.ckpt").is_file() and not (out / "oof.csv").exists()
@@ -93,23 +93,23 @@ def test_fold_run_writes_oof_for_every_recording_and_resumes(tmp_path, monkeypat
 
 def test_a_fold_folder_of_another_assignment_or_config_is_refused(tmp_path):
     from kit.train import ResumeError
-    from kit.train.folds import train_folds
+    from kit.pipeline import train_folds
 
     csv = _authored(tmp_path)
     out = tmp_path / "run"
     config = Config().override(FAST + ["group_column=author", "epochs=2"])
     with pytest.raises(KeyboardInterrupt):
-        import kit.train.folds as F
-        real = F.train
+        import kit.pipeline.folds as F
+        real = F.train_run
 
         def stop(*args, **kwargs):
             real(*args, **kwargs, stop_after=1)
             raise KeyboardInterrupt
-        F.train, saved = stop, F.train
+        F.train_run, saved = stop, F.train_run
         try:
             train_folds(config, csv, out, 3, log_path=tmp_path / "log.csv")
         finally:
-            F.train = saved
+            F.train_run = saved
     with pytest.raises(FoldError, match="folds of another assignment"):
         train_folds(config, csv, out, 2, resume=True, log_path=tmp_path / "log.csv")
     with pytest.raises(ResumeError, match="config differs"):

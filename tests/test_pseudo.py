@@ -64,11 +64,11 @@ def test_min_confidence_leaves_out_the_unsure_windows(made, tmp_path):
     with pytest.warns(UserWarning, match="no window's top probability reaches"):
         none = pseudo_label([ckpt], [sounds], tmp_path / "none.csv", device="cpu", min_confidence=0.999999)
     assert len(none) == 0 and len(read_pseudo(tmp_path / "none.csv", LABELS, Config().override(D.TINY))) == 0
-    from kit.train import train
+    from kit.pipeline import train_run
 
     clips = D.tone_clips(tmp_path / "clips", labels=LABELS, per_label=2)
     config = Config().override(D.TINY + ["epochs=1", f"pseudo_csv={tmp_path / 'none.csv'}", "pseudo_init=scratch"])
-    assert Path(train(config, clips, tmp_path / "run", log_path=tmp_path / "log.csv")["best"]).is_file()
+    assert Path(train_run(config, clips, tmp_path / "run", log_path=tmp_path / "log.csv")["best"]).is_file()
 
 
 def test_sharpen_power_threshold_and_top_k():
@@ -86,7 +86,7 @@ def test_soft_targets_reach_the_loss_unchanged(made, tmp_path):
     import torch
 
     from kit.audio import AudioCache, load_audio
-    from kit.train import train
+    from kit.pipeline import train_run
     from kit.train.data import RecordingDataset, read_labels
 
     _, sounds, csv, out, _ = made
@@ -118,7 +118,7 @@ def test_soft_targets_reach_the_loss_unchanged(made, tmp_path):
     try:
         pseudo_cfg = config.override(["epochs=1", "batch_size=64", f"pseudo_csv={csv}", "ema_decay=0",
                                       "valid_frac=0", "label_smoothing=0", "pseudo_ratio=3", "pseudo_mixup_p=0"])
-        train(pseudo_cfg, clips, tmp_path / "run", log_path=tmp_path / "log.csv")
+        train_run(pseudo_cfg, clips, tmp_path / "run", log_path=tmp_path / "log.csv")
     finally:
         L.F.binary_cross_entropy_with_logits = original
     rows = {tuple(r.tolist()) for r in losses[0]}
@@ -128,35 +128,43 @@ def test_soft_targets_reach_the_loss_unchanged(made, tmp_path):
 def test_a_pseudo_run_starts_from_its_teacher(made, tmp_path):
     """pseudo_init=teacher: the run starts from the weights that made its pseudo labels, for pseudo_epoch_frac of
     its epochs; a teacher of another backbone (a student), pseudo_init=scratch or a pretrained_path of its own
-    leave the config as it was."""
+    train from where they were. The resolved config is the one saved: the labelling settings of the CSV, the mixup
+    that ran (pseudo_mixup_p), the rounds rule (2 from the teacher, else 1); resolving it again changes nothing."""
     from kit.checkpoint import load_checkpoint, load_model
-    from kit.train import train
-    from kit.train.pseudo import start_from_teacher
+    from kit.pipeline import train_run
+    from kit.train import resolve_config
 
     sounds = made[1]
     clips = D.tone_clips(tmp_path / "clips", labels=LABELS, per_label=2)
     base = Config().override(D.TINY + ["epochs=1", "valid_frac=0"])
-    teacher = Path(train(base, clips, tmp_path / "teacher", log_path=tmp_path / "log.csv")["best"])
-    pseudo_label([teacher], [sounds], tmp_path / "p.csv", device="cpu")
+    teacher = Path(train_run(base, clips, tmp_path / "teacher", log_path=tmp_path / "log.csv")["best"])
+    pseudo_label([teacher], [sounds], tmp_path / "p.csv", device="cpu", power=2.0, min_confidence=0.1)
     config, notes = base.override([f"pseudo_csv={tmp_path / 'p.csv'}", "epochs=4", "pseudo_epoch_frac=0.5"]), []
-    started = start_from_teacher(config, notes.append)
+    started = resolve_config(config, notes.append)
     assert started.model.pretrained_path == str(teacher.absolute()) and started.train.epochs == 2
+    assert started.augment.mixup_p == config.pseudo.pseudo_mixup_p == 0.5 and started.pseudo.pseudo_rounds == 2
+    assert (started.pseudo.pseudo_power, started.pseudo.pseudo_min_confidence) == (2.0, 0.1)  # the CSV's settings
     assert "starting from their teacher's weights" in notes[-1]
+    assert resolve_config(started, notes.append) == started
     for extra, said in ((["cnn_channels=4"], "another backbone"), (["pseudo_init=scratch"], None),
                         ([f"pretrained_path={teacher}"], None)):
         notes.clear()
-        assert start_from_teacher(config.override(extra), notes.append) == config.override(extra)
+        other = resolve_config(config.override(extra), notes.append)
+        assert other.model == config.override(extra).model and other.train.epochs == 4
+        assert other.pseudo.pseudo_rounds == 1 and other.augment.mixup_p == 0.5
         assert (said in notes[-1]) if said else not notes
-    result = train(config.override(["epochs=1", "lr=1e-9", "ema_decay=0"]), clips, tmp_path / "round",
-                   log_path=tmp_path / "log.csv")
+    result = train_run(config.override(["epochs=1", "lr=1e-9", "ema_decay=0"]), clips, tmp_path / "round",
+                       log_path=tmp_path / "log.csv")
     assert "starting from their teacher's weights" in (tmp_path / "round" / "train.log").read_text()
-    assert load_checkpoint(result["best"]).config.model.pretrained_path == str(teacher.absolute())
+    saved = load_checkpoint(result["best"]).config
+    assert saved.model.pretrained_path == str(teacher.absolute())
+    assert saved.augment.mixup_p == 0.5 and Config.load(tmp_path / "round" / "config.json") == saved
     import torch
 
     ours, _ = load_model(result["best"], device="cpu")
     theirs, _ = load_model(teacher, device="cpu")
-    fresh = train(config.override(["epochs=1", "lr=1e-9", "ema_decay=0", "pseudo_init=scratch"]), clips,
-                  tmp_path / "scratch", log_path=tmp_path / "log.csv")
+    fresh = train_run(config.override(["epochs=1", "lr=1e-9", "ema_decay=0", "pseudo_init=scratch"]), clips,
+                      tmp_path / "scratch", log_path=tmp_path / "log.csv")
     scratch, _ = load_model(fresh["best"], device="cpu")
     for (name, mine), other, new in zip(ours.backbone.named_parameters(), theirs.backbone.parameters(),
                                         scratch.backbone.parameters()):

@@ -192,7 +192,8 @@ def test_sed_head_shapes_and_any_number_of_frames(backbone):
 
 def test_sed_head_exports_to_onnx_with_parity(tmp_path, shared_data):
     from kit.checkpoint import Checkpoint, save_checkpoint
-    from kit.export import export_onnx, parity
+    from kit.export import export_onnx
+    from kit.infer import parity
     from kit.models import create_model
 
     config = Config().override(["cnn_channels=4,8", "n_mels=32", "head=sed", "sed_hidden=16"])
@@ -206,20 +207,20 @@ def test_sed_head_exports_to_onnx_with_parity(tmp_path, shared_data):
 # ---- EMA -------------------------------------------------------------------------------------------
 def test_ema_weights_are_the_ones_saved_and_resume_restores_both(tmp_path):
     from kit.checkpoint import load_checkpoint
-    from kit.train import train
+    from kit.pipeline import train_run
 
     csv = D.tone_clips(tmp_path / "data", per_label=3)
     config = Config().override(D.TINY + ["epochs=2", "ema_decay=0.9", "valid_frac=0", "mixup_p=0.5",
                                          "specaug_p=0.5", "device=cpu", "amp=false"])
-    train(config, csv, tmp_path / "run", log_path=tmp_path / "log.csv")
+    train_run(config, csv, tmp_path / "run", log_path=tmp_path / "log.csv")
     last = load_checkpoint(tmp_path / "run" / "last.ckpt")
     raw, ema = last.extra["raw_state_dict"], last.state_dict
     assert last.extra["ema_steps"] > 0
     name = next(k for k in raw if k.endswith("classifier.weight"))
     assert not torch.equal(raw[name], ema[name])  # the saved weights are the average, not the last step
     interrupted = tmp_path / "run2"
-    train(config, csv, interrupted, log_path=tmp_path / "log.csv", stop_after=1)
-    train(config, csv, interrupted, resume=True, log_path=tmp_path / "log.csv")
+    train_run(config, csv, interrupted, log_path=tmp_path / "log.csv", stop_after=1)
+    train_run(config, csv, interrupted, resume=True, log_path=tmp_path / "log.csv")
     resumed = load_checkpoint(interrupted / "last.ckpt")
     for key in ema:
         torch.testing.assert_close(resumed.state_dict[key], ema[key])
@@ -295,7 +296,7 @@ def test_sed_on_a_backbone_without_time_axis_and_ce_on_one_label_are_refused(tmp
 def test_cached_recordings_give_the_crops_read_from_the_file(shared_data):
     from kit.audio import AudioCache, load_crops
 
-    cfg = Config().override(["pad_mode=constant", "melspecs_per_audio=2"]).audio
+    cfg = Config().override(["pad_mode=constant", "crops_per_recording=2"]).audio
     cache, tiny = AudioCache(64), AudioCache(0.5)  # 64 MB; 0.5 MB holds no 60 s file
     for name in ("field/field_1min.ogg", "field/aru_1.ogg", "esc50/audio/dog/" + sorted(
             p.name for p in (shared_data / "esc50" / "audio" / "dog").iterdir())[0]):
@@ -313,7 +314,8 @@ def test_cached_recordings_give_the_crops_read_from_the_file(shared_data):
 def test_a_sed_model_trained_on_long_crops_predicts_short_windows(tmp_path, shared_data):
     """infer_crop_s: trained on 2 s crops, the submission path feeds 1 s windows (eager and ONNX agree)."""
     from kit.checkpoint import Checkpoint, save_checkpoint
-    from kit.export import export_onnx, parity
+    from kit.export import export_onnx
+    from kit.infer import parity
     from kit.infer import load_members, predict_soundscapes
     from kit.models import create_model
 

@@ -1,11 +1,11 @@
-"""kit.train.sweep, kit.train.explog and the train/sweep CLIs: grid table + heat-map, atomic experiment log, --help."""
+"""kit.pipeline.sweep, kit.train.explog and the train/sweep CLIs: grid table + heat-map, atomic experiment log, --help."""
 from __future__ import annotations
 
 import pytest
 
 from kit.config import Config, ConfigError
 from kit.train.explog import append_run, format_changes, read_rows
-from kit.train.sweep import grid_configs, parse_grid, sweep
+from kit.pipeline import grid_configs, parse_grid, sweep
 from train_data import TINY, tone_clips
 
 
@@ -62,7 +62,7 @@ def test_cli_help_lists_every_config_key(command, capsys):
         main([command, "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    assert "train.lr = 0.001" in out and "audio.melspecs_per_audio = 1" in out and "--data" in out
+    assert "train.lr = 0.001" in out and "audio.crops_per_recording = 1" in out and "--data" in out
 
 
 def test_train_cli_reports_bad_data_without_traceback(tmp_path, capsys):

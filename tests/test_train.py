@@ -59,7 +59,7 @@ def test_learns_on_real_esc50_clips(esc50_clips, tmp_path):
 def test_crops_of_a_recording_are_pooled_and_learn(tones, tmp_path, crops, in_model):
     """The origin-log bug: flattening crops broke learning. K crops of one recording form one row.
     in_model=False: the dataset computes the features on the CPU, the model takes (B, K, C, H, T)."""
-    config = Config().override(TINY + [f"melspecs_per_audio={crops}", "epochs=4", "lr=1e-2", "batch_size=4",
+    config = Config().override(TINY + [f"crops_per_recording={crops}", "epochs=4", "lr=1e-2", "batch_size=4",
                                        f"features_in_model={in_model}"])
     result = train(config, tones, tmp_path / f"k{crops}")
     history = result["history"]
@@ -80,7 +80,7 @@ def test_crops_of_a_recording_are_pooled_and_learn(tones, tmp_path, crops, in_mo
 def resumed(tones, tmp_path_factory):
     """The same run uninterrupted, and stopped after epoch 1 then resumed."""
     root = tmp_path_factory.mktemp("resume")
-    config = Config().override(TINY + ["epochs=2", "melspecs_per_audio=2", "head_dropout=0.2"])
+    config = Config().override(TINY + ["epochs=2", "crops_per_recording=2", "head_dropout=0.2"])
     straight = train(config, tones, root / "straight")
     train(config.override(["num_workers=2"]), tones, root / "parts", stop_after=1)  # workers: same crops
     assert load_checkpoint(root / "parts" / "last.ckpt").extra["epoch"] == 1
@@ -114,7 +114,7 @@ def test_resume_refuses_other_config_labels_or_kit_version(resumed, tones, tmp_p
 
 
 def _kit_train(args, **kwargs) -> subprocess.CompletedProcess:
-    env = dict(os.environ, KIT_QUIET="1", OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable] + args, cwd=ROOT, env=env, capture_output=True, text=True, **kwargs)
 
 
@@ -142,9 +142,9 @@ def test_ddp_two_cpu_processes_match_one_process(tones, tmp_path):
 
 def test_sigkill_mid_epoch_leaves_a_loadable_checkpoint_and_resume_finishes(tones, tmp_path):
     out = tmp_path / "killed"
-    sets = TINY + ["epochs=6", "melspecs_per_audio=3"]
+    sets = TINY + ["epochs=6", "crops_per_recording=3"]
     args = ["-m", "kit", "train", "--data", str(tones), "--out", str(out)] + [a for s in sets for a in ("--set", s)]
-    env = dict(os.environ, KIT_QUIET="1", OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable] + args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180

@@ -9,11 +9,14 @@ plots; `rounds` is `python -m kit train`'s command line, which runs pseudo-label
 then the submission path's pseudo-labels, then training again: it needs both stages below).
 """
 from kit.compete.baseline import run_baseline
-from kit.compete.competition import CompetitionError, make_competition, read_clips, write_ogg
+from kit.compete.competition import CompetitionError, MixSettings, make_competition, read_clips, write_ogg
+from kit.compete.demo import QUICK, DemoPlan, run_demo
 from kit.compete.events import cut_loudest_events
 from kit.compete.proxies import PROXIES, build_proxy
+from kit.compete.report import results_table
 from kit.compete.score import per_class_ap, score_files
 from kit.compete.synth import make_clip_set
 
 __all__ = ["make_competition", "read_clips", "write_ogg", "CompetitionError", "score_files", "per_class_ap",
-           "make_clip_set", "run_baseline", "cut_loudest_events", "PROXIES", "build_proxy"]
+           "make_clip_set", "run_baseline", "cut_loudest_events", "PROXIES", "build_proxy", "MixSettings", "QUICK",
+           "DemoPlan", "run_demo", "results_table"]

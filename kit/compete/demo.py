@@ -8,7 +8,6 @@ logistic-regression baseline (kit.baseline) is scored on the same windows. Every
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kit.config import Config, add_config_arguments
+from kit.config import Config
 from kit.utils import atomic_write_csv
 
 
@@ -41,7 +40,7 @@ def demo_config(plan: DemoPlan, backbone: str, seed: int, overrides=()) -> Confi
     base = [f"backbone={backbone}", f"epochs={plan.epochs}", f"n_mels={plan.n_mels}",
             f"n_mfcc={min(plan.n_mels, 32)}", "n_fft=1024",
             "cnn_channels=" + ",".join(map(str, plan.cnn_channels)), "head_hidden=64", "rnn_hidden=64",
-            "batch_size=8", "lr=1e-2", "warmup_frac=0.1", "validate_on_train=true", "valid_frac=0.2",
+            "batch_size=8", "lr=1e-2", "warmup_frac=0.1", "valid_frac=0",
             f"seed={seed}", f"split_seed={seed}", "max_params_m=30", "over_budget=warn"]
     return Config().override(base + list(overrides))
 
@@ -62,10 +61,10 @@ def train_and_submit(config: Config, comp_dir: Path, run_dir: Path) -> dict:
     """Train on comp_dir, write run_dir/submission.csv with predict_competition, score it; a result row."""
     from kit.compete.score import per_class_ap, score_files
     from kit.infer import predict_competition
-    from kit.train import train
+    from kit.pipeline import train_run
 
     start = time.perf_counter()
-    result = train(config, comp_dir, run_dir)
+    result = train_run(config, comp_dir, run_dir)
     train_s = time.perf_counter() - start
     submission = run_dir / "submission.csv"
     start = time.perf_counter()
@@ -126,34 +125,3 @@ def run_demo(out_dir="demo_out", clips_csv=None, quick: bool = False, backbones=
     atomic_write_csv(pd.DataFrame(rows), out_dir / "results.csv")
     report = write_report(out_dir / "report.md", "kit demo", rows, images, notes)
     return {"rows": rows, "report": report, "competition": comp_dir}
-
-
-def cli(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="demo_out", help="output folder (default ./demo_out)")
-    parser.add_argument("--clips", help="CSV filename,label of real clips (default: synthetic calls)")
-    parser.add_argument("--quick", action="store_true", help="much smaller run for CI (< ~60 s)")
-    parser.add_argument("--backbone", action="append", default=None,
-                        help="model backbone (repeatable: one row per backbone; default cnn)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, help="training epochs (default 12, quick 10)")
-    parser.add_argument("--soundscapes", type=int,
-                        help="number of test soundscapes (default 4 of 60 s, quick 4 of 30 s)")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the logistic-regression baseline")
-    add_config_arguments(parser)
-    args = parser.parse_args(argv)
-    plan = QUICK if args.quick else DemoPlan()
-    if args.epochs or args.soundscapes:
-        from dataclasses import replace
-
-        plan = replace(plan, epochs=args.epochs or plan.epochs, n_soundscapes=args.soundscapes or plan.n_soundscapes)
-    if args.config:
-        raise ValueError("demo builds its own small config: use --set KEY=VALUE to change it, not --config")
-    result = run_demo(args.out, args.clips, args.quick, args.backbone or ["cnn"], args.seed, args.set,
-                      not args.no_baseline, plan)
-    from kit.compete.report import results_table
-
-    print(results_table(result["rows"]))
-    print(f"\nreport: {result['report']}")
-    return 0

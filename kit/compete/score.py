@@ -6,7 +6,6 @@ have at least one positive label.
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -89,19 +88,3 @@ def per_class_ap(submission_csv, solution_csv) -> pd.DataFrame:
         ap = float(average_precision_score(y_true[:, j], y_score[:, j])) if positives else float("nan")
         rows.append({"label": label, "positives": positives, "ap": ap})
     return pd.DataFrame(rows)
-
-
-def cli(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit score", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--submission", required=True, help="submission.csv (row_id + one column per label)")
-    parser.add_argument("--solution", required=True, help="solution.csv (same layout, 1/0 ground truth)")
-    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
-    args = parser.parse_args(argv)
-    scores = score_files(args.submission, args.solution)
-    if args.json:
-        print(json.dumps(scores))
-    else:
-        print(f"padded cmAP {scores['cmap']:.4f}   macro ROC-AUC {scores['roc_auc']:.4f}   "
-              f"top-1 accuracy {scores['accuracy']:.4f}")
-    return 0

@@ -1,7 +1,7 @@
 """K-fold training (`python -m kit train --folds K`): K models, each validated on one fold of the recordings,
 and the out-of-fold (OOF) probabilities of every training recording — the score to trust more than one split's.
 
-The folds are drawn once (kit.train.splits.assign_folds: by recording, stratified by primary label, grouped by
+The folds are drawn once (kit.train.assign_folds: by recording, stratified by primary label, grouped by
 `group_column` when set so near-duplicates never straddle folds, seeded by split_seed). OUT/folds.json keeps
 the assignment; OUT/fold_<k>/ is an ordinary run folder (best.ckpt, last.ckpt, curves, train.log);
 OUT/oof.csv has one row per training recording: its filename, primary label, fold, and the probability of
@@ -26,9 +26,8 @@ import torch
 
 from kit.config import Config
 from kit.metrics import summarize
-from kit.train.data import RecordingDataset
-from kit.train.loop import load_table, train
-from kit.train.splits import FoldError, assign_folds
+from kit.pipeline.run import train_run
+from kit.train import FoldError, RecordingDataset, assign_folds, load_table
 from kit.utils import atomic_write_csv, atomic_write_text, pick_device
 
 
@@ -76,8 +75,7 @@ def recording_probs(checkpoint, table, index, device) -> np.ndarray:
 def train_folds(config: Config, data, out_dir, n_folds: int, resume: bool = False, log_path=None) -> dict:
     """Train the K fold models into OUT/fold_<k>/ and write OUT/oof.csv + OUT/folds.json; returns
     {"folds": [result per fold], "oof": path, "metrics": OOF metrics}."""
-    from kit.train import explog
-    from kit.train.data import targets
+    from kit.train import append_run, default_log_path, run_row, targets
 
     out_dir = Path(out_dir)
     table, _, _ = load_table(config, data)
@@ -94,7 +92,7 @@ def train_folds(config: Config, data, out_dir, n_folds: int, resume: bool = Fals
             results.append(json.loads((fold_dir / "run.json").read_text()))
         else:
             go_on = resume and (fold_dir / "last.ckpt").is_file()
-            results.append(train(config, data, fold_dir, resume=go_on, log_path=log_path, fold=(k, n_folds)))
+            results.append(train_run(config, data, fold_dir, resume=go_on, log_path=log_path, fold=(k, n_folds)))
         index = np.flatnonzero(folds == k)
         probs[index] = recording_probs(fold_dir / "best.ckpt", table, index, pick_device(config.train.device))
     truth = targets(table, config.data.secondary_label_weight)
@@ -108,10 +106,10 @@ def train_folds(config: Config, data, out_dir, n_folds: int, resume: bool = Fals
     summary = {"metrics": metrics, "params": results[0].get("params", ""), "history": results[0].get("history", []),
                "epoch_s": float(np.mean([r.get("epoch_s", math.nan) for r in results])), "skipped": [],
                "infer_ms_per_window": results[0].get("infer_ms_per_window", "")}
-    log_csv = Path(log_path) if log_path else explog.default_log_path(out_dir)
+    log_csv = Path(log_path) if log_path else default_log_path(out_dir)
     differences = dict(config.differences(), folds=n_folds)
-    explog.append_run(log_csv, dict(explog.run_row(f"{out_dir.name} (OOF of {n_folds} folds)", out_dir,
-                                                   differences, summary), data=str(data)))
+    append_run(log_csv, dict(run_row(f"{out_dir.name} (OOF of {n_folds} folds)", out_dir, differences, summary),
+                             data=str(data)))
     print(f"out-of-fold over {len(table)} recordings, {n_folds} folds: "
           + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()) + f" | {out_dir / 'oof.csv'}", flush=True)
     return {"folds": results, "oof": out_dir / "oof.csv", "metrics": metrics}

@@ -1,20 +1,21 @@
-"""`python -m kit train --pseudo CSV`: pseudo-label rounds in one call (self-training, as the 2025 winner's loop).
+"""Pseudo-label rounds in one call (`python -m kit train --pseudo CSV`; self-training, as the 2025 winner's loop).
 
 Round 1 trains on the labelled recordings and CSV's windows, starting from the teacher that made CSV
-(kit.train.pseudo.start_from_teacher). Each further round re-labels the same recordings with the previous
-round's best.ckpt, with the settings CSV records (power, threshold, top-k, min-confidence, shift, runtime:
-kit.infer.pseudo_label, the submission path), and trains again from that round's weights:
+(kit.train.resolve_config). Each further round labels the same recordings again with the previous round's
+best.ckpt, with the labelling keys of the run's config (pseudo_min_confidence, pseudo_power, pseudo_threshold,
+pseudo_top_k, pseudo_shift_s: those CSV was made with; kit.infer.pseudo_label, the submission path), and
+trains again from that round's weights:
 
     OUT/round_1/              round 1 (an ordinary run folder), ..., OUT/round_<R-1>/
     OUT/pseudo_round_<k>.csv  round k's labels (k >= 2), made by round k-1's best.ckpt
     OUT/                      the last round: OUT/best.ckpt is the model to submit, as with one round
 
-`--rounds` defaults to 2 where the run starts from its teacher (README, "Two rounds in one call": on the `short`
-and `esc50-mixed` proxies two rounds lift top-1 and ROC-AUC more than one; on `esc50`, whose teacher is near its
-ceiling, rounds cost both: --rounds 1 there) and to 1 otherwise (a student of another backbone being distilled,
-`pseudo_init=scratch`, `--folds`, torchrun). A finished round is kept when the command runs again (its
-config.json must match: another config is refused, naming the folder); `--resume` continues the round that
-stopped; `--stop-after` counts the epochs of this call over all its rounds.
+The number of rounds is the config's pseudo_rounds (`--rounds`): 2 where the run starts from its teacher, 1
+otherwise (a student of another backbone being distilled, pseudo_init=scratch; docs/pseudo-labels.md, "Two
+rounds in one call": on the `short` and `esc50-mixed` proxies two rounds lift top-1 and ROC-AUC more than one;
+on `esc50`, whose teacher is near its ceiling, rounds cost both). A finished round is kept when the command runs
+again (its config.json must match: another config is refused, naming the folder); `resume` continues the round
+that stopped; `stop_after` counts the epochs of this call over all its rounds.
 """
 from __future__ import annotations
 
@@ -22,25 +23,9 @@ import json
 import os
 from pathlib import Path
 
-DEFAULT_ROUNDS = 2  # rounds of a self-training run (README: "Two rounds in one call")
-
 
 class RoundsError(ValueError):
     """A rounds folder cannot be (re)used; the message names it."""
-
-
-def self_training(config) -> bool:
-    """True when a run with config.data.pseudo_csv starts from the teacher's weights (same model and front-end)."""
-    from kit.train import start_from_teacher
-
-    if not config.data.pseudo_csv:
-        return False
-    return start_from_teacher(config, lambda *_: None).model.pretrained_path != config.model.pretrained_path
-
-
-def default_rounds(config, folds=None) -> int:
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    return DEFAULT_ROUNDS if self_training(config) and not folds and not distributed else 1
 
 
 def _finished(run_dir: Path):
@@ -54,21 +39,19 @@ def _finished(run_dir: Path):
     return result if len(result.get("history", [])) >= epochs else None
 
 
-def _check_kept(run_dir: Path, config) -> None:
+def _check_kept(run_dir: Path, effective) -> None:
     """Refuse a finished round made with another config (its config.json against this round's)."""
     from kit.config import Config
-    from kit.train import start_from_teacher
 
-    expected = start_from_teacher(config, lambda *_: None)
-    changed = expected.differences(Config.load(run_dir / "config.json"))
+    changed = effective.differences(Config.load(run_dir / "config.json"))
     if changed:
         raise RoundsError(f"{run_dir}: holds a finished round of another config ({', '.join(sorted(changed))} "
                           f"differ); use a new --out folder, or the same settings to continue")
 
 
-def relabel(checkpoint: Path, previous_csv, out_csv: Path, device: str = "auto") -> Path:
-    """Label the recordings of previous_csv again with `checkpoint`, with the settings it records; kept when
-    out_csv already holds that checkpoint's labels (newer than it)."""
+def relabel(checkpoint: Path, previous_csv, out_csv: Path, config, device: str = "auto") -> Path:
+    """Label the recordings of previous_csv again with `checkpoint`, with the config's labelling keys
+    (PseudoConfig.labelling) and the CSV's runtime; kept when out_csv already holds that checkpoint's labels."""
     from kit.infer import pseudo_label
     from kit.softlabels import read_soft_labels
 
@@ -86,68 +69,57 @@ def relabel(checkpoint: Path, previous_csv, out_csv: Path, device: str = "auto")
         raise FileNotFoundError(f"{previous_csv}: the recordings it labelled are gone ({missing[0]}"
                                 f"{f' and {len(missing) - 1} more' if len(missing) > 1 else ''}); cannot label them "
                                 f"again for the next round")
-    settings = {k: provenance[k] for k in ("power", "threshold", "top_k", "min_confidence", "shift_s", "runtime")
-                if k in provenance}
-    pseudo_label([checkpoint], sources, out_csv, device=device, **settings)
+    pseudo_label([checkpoint], sources, out_csv, device=device, runtime=provenance.get("runtime", "torch"),
+                 **config.pseudo.labelling())
     return out_csv
 
 
-def train_rounds(config, data, out_dir, rounds: int, resume: bool = False, log_path=None, stop_after=None) -> dict:
-    """`rounds` pseudo-label rounds into out_dir (module docstring); returns the last round's train() result,
-    with "rounds": [best.ckpt of each round] (a round that stopped early, --stop-after, ends the call)."""
-    from kit.train import train
+def _round(k: int, rounds: int, config, data, out_dir: Path, csv, resume, log_path, left):
+    """(result, epochs trained by this call, finished?) of round k (kept, resumed or trained)."""
+    from kit.pipeline.run import train_run
+    from kit.train import resolve_config
 
-    if rounds < 1:
-        raise ValueError(f"--rounds {rounds}: need at least 1")
-    if rounds > 1 and not config.data.pseudo_csv:
-        raise ValueError(f"--rounds {rounds} needs --pseudo CSV (the first round's labels)")
+    run_dir = out_dir if k == rounds else out_dir / f"round_{k}"
+    round_config = config.override([f"pseudo_csv={csv}"])
+    result = _finished(run_dir) if k < rounds else None
+    if result is not None:
+        _check_kept(run_dir, resolve_config(round_config, lambda *_: None))
+        print(f"round {k}/{rounds}: kept the finished run in {run_dir}")
+        return result, 0, True
+    go_on = resume and (run_dir / "last.ckpt").is_file()
+    done_before = len(json.loads((run_dir / "run.json").read_text()).get("history", [])) \
+        if go_on and (run_dir / "run.json").is_file() else 0
+    print(f"round {k}/{rounds}: training into {run_dir} with {csv}")
+    result = train_run(round_config, data, run_dir, resume=go_on, log_path=log_path, stop_after=left)
+    return result, len(result.get("history", [])) - done_before, _finished(run_dir) is not None
+
+
+def train_rounds(config, data, out_dir, resume: bool = False, log_path=None, stop_after=None) -> dict:
+    """The pseudo-label rounds of a config with pseudo_csv into out_dir (module docstring); returns the last
+    round's result with "rounds": [best.ckpt of each round] (a round that stopped early ends the call)."""
+    from kit.train import resolve_config
+
+    if not config.pseudo.pseudo_csv:
+        raise ValueError("pseudo-label rounds need --pseudo CSV (the first round's labels)")
     if stop_after is not None and stop_after < 1:
         raise ValueError(f"--stop-after {stop_after}: need at least 1 epoch")
-    out_dir, csv, bests, left = Path(out_dir), config.data.pseudo_csv, [], stop_after
+    effective = resolve_config(config, lambda *_: None)
+    rounds = effective.pseudo.pseudo_rounds
+    config = config.override([f"pseudo_rounds={rounds}"] + [f"{k}={getattr(effective.pseudo, k)}" for k in
+                              ("pseudo_min_confidence", "pseudo_power", "pseudo_threshold", "pseudo_top_k",
+                               "pseudo_shift_s")])
+    out_dir, csv, bests, left, result = Path(out_dir), config.pseudo.pseudo_csv, [], stop_after, {}
     for k in range(1, rounds + 1):
         if left is not None and left <= 0:
             break
-        run_dir = out_dir if k == rounds else out_dir / f"round_{k}"
         if k > 1:
-            csv = str(relabel(bests[-1], csv, out_dir / f"pseudo_round_{k}.csv", config.train.device))
-        round_config = config.override([f"pseudo_csv={csv}"])
-        result = _finished(run_dir) if k < rounds else None
-        if result is not None:
-            _check_kept(run_dir, round_config)
-            print(f"round {k}/{rounds}: kept the finished run in {run_dir}")
-        else:
-            go_on = resume and (run_dir / "last.ckpt").is_file()
-            done_before = len(json.loads((run_dir / "run.json").read_text()).get("history", [])) \
-                if go_on and (run_dir / "run.json").is_file() else 0
-            print(f"round {k}/{rounds}: training into {run_dir} with {csv}")
-            result = train(round_config, data, run_dir, resume=go_on, log_path=log_path, stop_after=left)
-            if left is not None:
-                left -= len(result.get("history", [])) - done_before
-            if _finished(run_dir) is None:  # stopped early: --resume continues this round
-                break
-        bests.append(run_dir / "best.ckpt")
+            csv = str(relabel(bests[-1], csv, out_dir / f"pseudo_round_{k}.csv", config, config.train.device))
+        result, trained, finished = _round(k, rounds, config, data, out_dir, csv, resume, log_path, left)
+        left = None if left is None else left - trained
+        if not finished:  # stopped early: --resume continues this round
+            break
+        bests.append(out_dir / f"round_{k}" / "best.ckpt" if k < rounds else out_dir / "best.ckpt")
     return dict(result, rounds=[str(b) for b in bests])
 
 
-def cli(argv) -> int:
-    """`python -m kit train`: kit.train.loop's command line plus --rounds."""
-    from kit.train import build_parser, command_config, run_command
-
-    parser = build_parser()
-    parser.add_argument("--rounds", type=int, metavar="R",
-                        help=f"with --pseudo: R pseudo-label rounds in this call (default {DEFAULT_ROUNDS} when the "
-                             f"run starts from the CSV's teacher, else 1); rounds 1..R-1 in OUT/round_<k>/")
-    args = parser.parse_args(argv)
-    config = command_config(args)
-    if args.rounds is not None and args.rounds > 1 and args.folds:
-        raise ValueError(f"--rounds {args.rounds} with --folds: train the folds, pseudo-label with them, then run "
-                         f"the rounds without --folds")
-    rounds = default_rounds(config, args.folds) if args.rounds is None else args.rounds
-    if rounds == 1:
-        return run_command(args)
-    result = train_rounds(config, args.data, args.out, rounds, args.resume, args.log, args.stop_after)
-    print(f"best checkpoint: {result['best']} (round {len(result['rounds'])} of {rounds})")
-    return 0
-
-
-__all__ = ["cli", "train_rounds", "relabel", "default_rounds", "self_training", "DEFAULT_ROUNDS", "RoundsError"]
+__all__ = ["train_rounds", "relabel", "RoundsError"]

@@ -9,13 +9,12 @@ sweep.png: a heat-map for 2 keys, bars otherwise.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import re
 from pathlib import Path
 
-from kit.config import Config, ConfigError, add_config_arguments, config_from_args, resolve_key
-from kit.train.explog import markdown_table
+from kit.config import Config, ConfigError, resolve_key
+from kit.train import markdown_table
 from kit.utils import atomic_write_csv, atomic_write_text
 
 METRICS = ("cmap", "roc_auc", "accuracy", "loss")
@@ -60,8 +59,8 @@ def sweep(base: Config, data, out_dir, axes: list, metric: str = "cmap") -> dict
     """Train each grid point; returns {"table": DataFrame, "csv", "md", "png"} paths."""
     import pandas as pd
 
-    from kit.train import train
-    from kit.train.plots import plot_grid
+    from kit.pipeline.run import train_run
+    from kit.train import plot_grid
 
     if metric not in METRICS:
         raise ConfigError(f"metric {metric!r} is not one of {METRICS}")
@@ -70,7 +69,7 @@ def sweep(base: Config, data, out_dir, axes: list, metric: str = "cmap") -> dict
     rows = []
     for name, assignments, config in grid_configs(base, axes):
         print(f"== sweep run {name}", flush=True)
-        result = train(config, data, out_dir / name, log_path=log_csv)
+        result = train_run(config, data, out_dir / name, log_path=log_csv)
         m = result["metrics"]
         rows.append(dict(assignments, run=name, **{f"valid_{k}": m.get(k) for k in METRICS},
                          params=result["params"], epoch_s=round(result["epoch_s"], 2),
@@ -88,26 +87,4 @@ def sweep(base: Config, data, out_dir, axes: list, metric: str = "cmap") -> dict
     return {"table": table, "csv": str(csv_path), "md": str(md_path), "png": str(png_path), "log": str(log_csv)}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m kit sweep", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train a grid of configs; writes OUT/<run>/..., OUT/sweep.csv, sweep.md, sweep.png\n"
-                    "(heat-map for 2 keys, bars otherwise) and OUT/experiments.csv/.md")
-    parser.add_argument("--data", required=True, help="BirdCLEF-layout folder or a filename,label CSV")
-    parser.add_argument("--out", required=True, help="sweep folder")
-    parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
-                        help="a grid axis (repeatable); ';' separates values that hold commas")
-    parser.add_argument("--metric", default="cmap", choices=METRICS, help="metric of the table's heat-map")
-    add_config_arguments(parser)
-    return parser
-
-
-def cli(argv) -> int:
-    args = build_parser().parse_args(argv)
-    axes = parse_grid(args.grid)
-    result = sweep(config_from_args(args), args.data, args.out, axes, args.metric)
-    print(f"sweep table: {result['md']}  heat-map: {result['png']}")
-    return 0
-
-
-__all__ = ["parse_grid", "grid_configs", "sweep", "cli"]
+__all__ = ["parse_grid", "grid_configs", "sweep", "METRICS"]

@@ -2,7 +2,7 @@
 layout or a `filename,label` CSV, targets, ratings) lives in kit.train.labels, the seeded stratified or
 grouped split in kit.train.splits; their names are re-exported here.
 
-The dataset yields, per recording, `melspecs_per_audio` consecutive crops with that recording's target and
+The dataset yields, per recording, `crops_per_recording` consecutive crops with that recording's target and
 loss weight. The crops are NOT flattened into separate samples: the model classifies them and pools them
 into one row per recording (kit.models), which is what the loss sees. Flattening crops of one recording broke
 learning in the origin log.

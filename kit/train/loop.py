@@ -5,6 +5,10 @@
     AMP on CUDA only -> per-epoch valid loss / top-1 / padded cmAP / macro ROC-AUC -> best.ckpt, last.ckpt,
     curves.png, train.log, run.json, config.json -> one row in the experiment log.
 
+The config that runs is kit.train.resolve_config's (the pseudo-label rules applied once), saved whole in
+config.json and the checkpoints. The experiment-log row and the inference timing of a finished run are the
+workflow layer's (kit.pipeline.train_run, what `python -m kit train` calls).
+
 Resume (`--resume`) reloads last.ckpt: weights, optimizer, scheduler, GradScaler, torch RNG and history. The
 shuffle order and the random crops are functions of (seed, epoch, index), so a resumed run ends with the same
 weights as an uninterrupted one. Under `torchrun` (WORLD_SIZE > 1) the loop runs DistributedDataParallel:
@@ -12,11 +16,8 @@ weights as an uninterrupted one. Under `torchrun` (WORLD_SIZE > 1) the loop runs
 """
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -24,15 +25,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kit.config import Config, add_config_arguments, config_from_args
+from kit.config import Config
 from kit.metrics import summarize
-from kit.models import count_parameters, create_model, time_inference
+from kit.models import count_parameters, create_model
 from kit.train.augment import batch_rng, cutmix, mixup, spec_augment
 from kit.train.data import RecordingDataset, check_files, read_labels
 from kit.train.splits import assign_folds, split_table
 from kit.train.ema import ModelEma
 from kit.train.labels import filter_by_rating, unrecorded_labels
 from kit.train.losses import make_loss
+from kit.train.resolve import resolve_config
 from kit.train.state import Dist, Run, RunLog, fresh_progress, load_resume, restore_state, save_state, setup_distributed
 from kit.utils import atomic_write_text, progress, seed_everything, tune_malloc
 
@@ -103,10 +105,9 @@ def _all_reduce_sum(values: list, dist: Dist) -> list:
 
 def augment_batch(run: Run, crops, target, epoch: int, step: int) -> tuple:
     """Mixup and cutmix of the batch (waveforms, or features when the dataset makes them), and the SpecAugment
-    hook for the model's forward; all draws from one generator of (seed, epoch, step, rank)."""
+    hook for the model's forward; all draws from one generator of (seed, epoch, step, rank). The config's
+    values are what runs (a pseudo-label run's mixup_p was set by kit.train.resolve_config)."""
     cfg = run.config.augment
-    if run.config.data.pseudo_csv:  # mixing soundscape windows into the clips is what makes pseudo labels help
-        cfg = dataclasses.replace(cfg, mixup_p=run.config.data.pseudo_mixup_p)
     rng = batch_rng(run.config.train.seed, epoch, step, run.dist.rank)
     crops, target = mixup(crops, target, cfg, rng)
     crops, target = cutmix(crops, target, cfg, rng)
@@ -178,7 +179,7 @@ def load_table(config: Config, data) -> tuple:
 
 
 def prepare_data(config: Config, data, log: RunLog, fold=None) -> tuple:
-    """(labels, train set, valid set, bad files). fold=(k, K): validate on fold k of K (kit.train.folds)."""
+    """(labels, train set, valid set, bad files). fold=(k, K): validate on fold k of K (kit.pipeline.train_folds)."""
     table, rating_notes, bad = load_table(config, data)
     if fold is None:
         train_index, valid_index, notes = split_table(table, config.data)
@@ -208,20 +209,20 @@ def prepare_data(config: Config, data, log: RunLog, fold=None) -> tuple:
     train_set = RecordingDataset(table, train_index, config, train=True, seed=config.train.seed,
                                  background=background)
     valid_set = RecordingDataset(table, valid_index, config, train=False, seed=config.train.seed)
-    if config.data.pseudo_csv:
+    if config.pseudo.pseudo_csv:
         train_set = with_pseudo_labels(train_set, table.labels, config, background, log)
     return table.labels, train_set, valid_set, [f"{p}: {why}" for p, why in bad]
 
 
 def with_pseudo_labels(train_set, labels: list, config: Config, background, log: RunLog):
-    """The training set plus the pseudo-labelled windows of config.data.pseudo_csv (kit.train.pseudo)."""
+    """The training set plus the pseudo-labelled windows of config.pseudo.pseudo_csv (kit.train.pseudo)."""
     from kit.train.pseudo import MixedDataset, PseudoDataset, read_pseudo
 
-    table = read_pseudo(config.data.pseudo_csv, labels, config)
+    table = read_pseudo(config.pseudo.pseudo_csv, labels, config)
     for note in table.notes:
         log(f"note: {note}")
     mixed = MixedDataset(train_set, PseudoDataset(table, config, config.train.seed, train_set.cache, background),
-                         config.data.pseudo_ratio, config.train.seed)
+                         config.pseudo.pseudo_ratio, config.train.seed)
     log(f"pseudo labels: {len(table)} windows of {len(set(table.paths))} recordings from {table.source}; "
         f"{mixed.per_epoch} per epoch beside {len(train_set)} labelled recordings")
     return mixed
@@ -238,12 +239,12 @@ def build(config: Config, labels: list, device, dist: Dist, steps_per_epoch: int
     return model, optimizer, scheduler, make_scaler(config.train.amp and device.type == "cuda")
 
 
-def train(config: Config, data, out_dir, resume: bool = False, log_path=None, stop_after=None, fold=None) -> dict:
+def train(config: Config, data, out_dir, resume: bool = False, stop_after=None, fold=None) -> dict:
     """Train on `data` (BirdCLEF folder or filename,label CSV) into `out_dir`; see the module docstring.
 
     stop_after: end this call after that many epochs of the run (a time-boxed session); `resume=True` later
-    continues where it stopped. log_path: experiment log CSV (default: out_dir's parent / experiments.csv).
-    fold=(k, K): validate on fold k of K folds (python -m kit train --folds K runs them, kit.train.folds).
+    continues where it stopped. fold=(k, K): validate on fold k of K folds (kit.pipeline.train_folds).
+    Returns run.json's dict ("done": all epochs trained, "config": the config that ran).
     """
     out_dir = Path(out_dir)
     dist, device = setup_distributed(config.train.device)
@@ -254,10 +255,7 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
                          f"{dist.world} processes")
     previous = (out_dir / "train.log").read_text() if resume and (out_dir / "train.log").is_file() else ""
     log = RunLog(out_dir / "train.log", dist.main, previous)
-    if config.data.pseudo_csv:
-        from kit.train.pseudo import start_from_teacher
-
-        config = start_from_teacher(config, log)
+    config = resolve_config(config, log)
     labels, train_set, valid_set, bad = prepare_data(config, data, log, fold)
     steps = len(make_loader(train_set, config, dist, device, 0, train=True))
     run = Run(config, labels, train_set, valid_set, *build(config, labels, device, dist, steps), device=device,
@@ -275,7 +273,7 @@ def train(config: Config, data, out_dir, resume: bool = False, log_path=None, st
     last = config.train.epochs if stop_after is None else min(config.train.epochs, first - 1 + stop_after)
     for epoch in range(first, last + 1):
         run_epoch(run, epoch)
-    return finish(run, data, log_path)
+    return finish(run)
 
 
 def run_epoch(run: Run, epoch: int) -> None:
@@ -311,34 +309,27 @@ def run_epoch(run: Run, epoch: int) -> None:
         run.log.flush()
 
 
-def finish(run: Run, data, log_path) -> dict:
-    from kit.train import explog
-
+def finish(run: Run) -> dict:
+    """run.json's result: best checkpoint, its metrics, history, skipped files, parameters, seconds per epoch."""
     state, config, out_dir = run.progress, run.config, run.out_dir
     history = state["history"]
     best = history[state["best_epoch"] - 1] if state["best_epoch"] else {}
+    done = state["epoch"] >= config.train.epochs
     result = {"best": str(out_dir / "best.ckpt"), "last": str(out_dir / "last.ckpt"),
               "metrics": {k[len("valid_"):]: v for k, v in best.items() if k.startswith("valid_")},
               "history": history, "best_epoch": state["best_epoch"], "skipped": state["skipped"],
-              "params": count_parameters(run.net),
-              "epoch_s": float(np.mean([h["epoch_s"] for h in history])) if history else math.nan,
-              "infer_ms_per_window": time_inference(run.saved_model, config.for_inference(), run.device),
-              "log": ""}
+              "params": count_parameters(run.net), "done": done, "config": config.to_dict(),
+              "epoch_s": float(np.mean([h["epoch_s"] for h in history])) if history else math.nan}
     if state["skipped"]:
         run.log(f"skipped {len(state['skipped'])} bad file(s): " + "; ".join(state["skipped"]))
-    done = state["epoch"] >= config.train.epochs
     if run.dist.main and history:
         from kit.train.plots import plot_curves
 
         plot_curves(history, out_dir / "curves.png", title=f"{out_dir.name}: {config.model.backbone}")
     if run.dist.main:
-        if done:
-            log_csv = Path(log_path) if log_path else explog.default_log_path(out_dir)
-            row = explog.run_row(out_dir.name, out_dir, config.differences(), result)
-            result["log"] = str(explog.append_run(log_csv, dict(row, data=str(data))))
         run.log(f"{'finished' if done else 'stopped'} after epoch {state['epoch']}/{config.train.epochs}: best "
                 f"epoch {state['best_epoch']} {json.dumps({k: round(v, 4) for k, v in result['metrics'].items()})} "
-                f"| {result['epoch_s']:.1f} s/epoch | {result['infer_ms_per_window']:.2f} ms/window")
+                f"| {result['epoch_s']:.1f} s/epoch")
         run.log.flush()
         atomic_write_text(out_dir / "run.json", json.dumps(result, indent=2, default=str))
     if run.dist.world > 1:
@@ -348,50 +339,5 @@ def finish(run: Run, data, log_path) -> dict:
     return result
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m kit train", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train a model; writes OUT/best.ckpt, last.ckpt, curves.png, config.json, train.log,\n"
-                    "run.json and a row of the experiment log.\n"
-                    "Multi-GPU: torchrun --nproc_per_node N -m kit train ... (batch_size is the global batch)")
-    parser.add_argument("--data", required=True, help="BirdCLEF-layout folder or a filename,label CSV")
-    parser.add_argument("--out", required=True, help="run folder")
-    parser.add_argument("--resume", action="store_true", help="continue OUT/last.ckpt (same config and labels)")
-    parser.add_argument("--log", help="experiment log CSV (default: OUT/../experiments.csv, + .md)")
-    parser.add_argument("--folds", type=int, metavar="K", help="train K models on K folds (grouped by group_column, "
-                                                             "stratified by label); writes OUT/fold_<k>/, oof.csv")
-    parser.add_argument("--pseudo", metavar="CSV", help="also train on these pseudo-labelled windows (python -m kit "
-                                                        "pseudo-label; sets data.pseudo_csv)")
-    parser.add_argument("--stop-after", type=int, metavar="EPOCHS",
-                        help="stop this call after EPOCHS epochs (time-boxed sessions); --resume continues")
-    add_config_arguments(parser)
-    return parser
-
-
-def command_config(args) -> Config:
-    """The config of a parsed `kit train` command line (--config, --set, --pseudo)."""
-    config = config_from_args(args)
-    if args.pseudo:
-        config = config.override([f"pseudo_csv={Path(args.pseudo).resolve()}"])
-    return config
-
-
-def run_command(args) -> int:
-    """One run (or --folds K) of a parsed command line; `python -m kit train` is kit.compete.rounds.cli, which adds
-    --rounds and calls this for a single round."""
-    config = command_config(args)
-    if args.folds:
-        from kit.train.folds import train_folds
-
-        train_folds(config, args.data, args.out, args.folds, resume=args.resume, log_path=args.log)
-        print("fold checkpoints: " + ", ".join(str(Path(args.out) / f"fold_{k}" / "best.ckpt")
-                                               for k in range(args.folds)))
-        return 0
-    result = train(config, args.data, args.out, resume=args.resume, log_path=args.log, stop_after=args.stop_after)
-    if os.environ.get("RANK", "0") == "0":
-        print(f"best checkpoint: {result['best']}")
-    return 0
-
-
 __all__ = ["train", "evaluate", "lr_factor", "make_optimizer", "make_loader", "train_epoch", "run_epoch",
-           "build_parser", "command_config", "run_command"]
+           "load_table", "prepare_data"]

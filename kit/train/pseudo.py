@@ -4,7 +4,7 @@ soundscapes (or of training clips, for distillation), mixed with the labelled re
 Each epoch draws round(pseudo_ratio x labelled recordings) of the pseudo-labelled windows (seeded by (seed,
 epoch); all of them when there are fewer) and shuffles them with the labelled recordings, so batch mixup
 mixes soundscape windows into clips as the 2025 winner did (the default pseudo_ratio=0.5: up to a third of
-each epoch; 1 was the default before and cost top-1 on the esc50 proxies, README). A window's
+each epoch; 1 was the default before and cost top-1 on the esc50 proxies, docs/pseudo-labels.md). A window's
 training input is the crop kit's windows use (centred on the window when crop_s > window_s), from the same
 decoded-audio cache; its target is the CSV's soft labels, unchanged (the tests check they reach the loss).
 
@@ -16,7 +16,6 @@ recordings that no longer exist; windows past a recording's end; a window length
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,41 +95,10 @@ def _resolve_windows(csv: Path, provenance: dict, frame, audio) -> tuple:
     return np.asarray(paths), np.asarray(windows, dtype=np.int64)
 
 
-def start_from_teacher(config, log=print):
-    """The config of a run with pseudo_csv: with pseudo_init='teacher' and no pretrained_path of its own, it starts
-    from the weights of the checkpoint that made the pseudo labels (the first of an ensemble, from the CSV's
-    provenance) and trains pseudo_epoch_frac x `epochs` epochs (at least 1). A teacher of another backbone or
-    preprocessing (a smaller student being distilled) or one no longer there -> from scratch, said in the log."""
-    from kit.checkpoint import CheckpointError, load_checkpoint
-
-    data = config.data
-    if not data.pseudo_csv or data.pseudo_init != "teacher" or config.model.pretrained_path:
-        return config
-    provenance, _ = read_soft_labels(data.pseudo_csv)
-    teacher = (provenance.get("checkpoints") or [None])[0]
-    try:
-        theirs = load_checkpoint(teacher).config if teacher else None
-    except CheckpointError as exc:
-        log(f"pseudo labels: their teacher cannot be read ({exc}): training from scratch")
-        return config
-    if theirs is None:
-        log(f"pseudo labels: {data.pseudo_csv} names no teacher checkpoint: training from scratch")
-        return config
-    mine = dataclasses.replace(config.model, pretrained_path=None)
-    if (dataclasses.replace(theirs.model, pretrained_path=None) != mine or theirs.audio != config.audio
-            or theirs.features != config.features):
-        log(f"pseudo labels: their teacher {teacher} has another backbone or preprocessing: training from scratch")
-        return config
-    epochs = max(1, int(round(data.pseudo_epoch_frac * config.train.epochs)))
-    log(f"pseudo labels: starting from their teacher's weights ({teacher}), {epochs} epochs (pseudo_init, "
-        f"pseudo_epoch_frac)")
-    return config.override([f"pretrained_path={teacher}", f"epochs={epochs}"])
-
-
 class PseudoDataset:
     """Item i -> (crops (K, L), valid (K,), soft target, loss weight 1) of pseudo-labelled window i, like
     RecordingDataset's items: one real crop, then K - 1 empty ones (valid 0, left out of the pooling) when
-    melspecs_per_audio > 1."""
+    crops_per_recording > 1."""
 
     def __init__(self, table: PseudoTable, config, seed: int, cache, background=None):
         self.table, self.config, self.seed, self.cache, self.background = table, config, int(seed), cache, background
@@ -147,9 +115,9 @@ class PseudoDataset:
         path, window = self.table.paths[i], int(self.table.windows[i])
         x = self.cache.recording(path, audio.sample_rate_hz)
         start = window_input_start(window, audio) + self._jitter(i, len(x))
-        crops = np.zeros((audio.melspecs_per_audio, audio.crop_samples), dtype=np.float32)
+        crops = np.zeros((audio.crops_per_recording, audio.crop_samples), dtype=np.float32)
         crops[0] = segment(x, start, audio.crop_samples, waveform_pad_mode(audio))
-        valid = np.zeros(audio.melspecs_per_audio, dtype=np.int64)
+        valid = np.zeros(audio.crops_per_recording, dtype=np.int64)
         valid[0] = valid_samples([start], audio.crop_samples, len(x))[0]
         rng = np.random.default_rng([self.seed, self.epoch, 1, i])
         crops, target = augment_item(crops, self.table.targets[i], self.config.augment, rng, self.background)
@@ -159,7 +127,7 @@ class PseudoDataset:
         """pseudo_jitter_s: a seeded shift in samples (its own generator: 0 leaves every other draw as it was),
         kept inside the recording where the recording is long enough."""
         audio = self.config.audio
-        most = int(round(self.config.data.pseudo_jitter_s * audio.sample_rate_hz))
+        most = int(round(self.config.pseudo.pseudo_jitter_s * audio.sample_rate_hz))
         if most == 0:
             return 0
         low, high = input_offset_bounds(int(self.table.windows[i]), n_samples, audio)
@@ -192,4 +160,4 @@ class MixedDataset:
         return self.labelled._features(crops, valid), valid, target, weight
 
 
-__all__ = ["PseudoTable", "read_pseudo", "start_from_teacher", "PseudoDataset", "MixedDataset", "PseudoLabelError"]
+__all__ = ["PseudoTable", "read_pseudo", "PseudoDataset", "MixedDataset", "PseudoLabelError"]

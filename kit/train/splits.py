@@ -138,24 +138,23 @@ def split_table(table: RecordingTable, cfg: DataConfig) -> tuple:
     """(train_index, valid_index, notes): seeded by cfg.split_seed, stratified by primary label, grouped by
     cfg.group_column when set.
 
-    data_percentage < 1 first keeps that share of each label. validate_on_train (or valid_frac=0) validates on
-    a stratified `validate_train_pct` slice of the training recordings (no held-out split).
+    data_fraction < 1 first keeps that share of each label. valid_frac=0 validates on a stratified
+    `validate_train_pct` slice of the training recordings (no held-out split).
     """
     primary = table.frame["primary_label"].to_numpy()
     rng = np.random.default_rng(cfg.split_seed)
-    index = _subset(primary, cfg.data_percentage, rng) if cfg.data_percentage < 1 else np.arange(len(table))
+    index = _subset(primary, cfg.data_fraction, rng) if cfg.data_fraction < 1 else np.arange(len(table))
     notes = []
     counts = pd.Series(primary[index]).value_counts()
     singles = sorted(counts.index[counts == 1])
     if singles:
         notes.append(f"{len(singles)} label(s) with a single recording kept in training only: {singles[:10]}")
     groups = group_labels(table, cfg.group_column) if cfg.group_column else None  # a missing column: refused
-    if cfg.validate_on_train or cfg.valid_frac == 0:
+    if cfg.valid_frac == 0:
         train_index = index
         _, valid_index = _stratified(index, primary, cfg.validate_train_pct, cfg.split_seed)
-        why = "validate_on_train" if cfg.validate_on_train else "valid_frac=0: every recording trains"
-        notes.append(f"validating on {len(valid_index)} training recordings ({why}; valid_frac=0.2 holds out a "
-                     f"split to compare configs)")
+        notes.append(f"validating on {len(valid_index)} training recordings (valid_frac=0: every recording "
+                     f"trains; valid_frac=0.2 holds out a split to compare configs)")
     elif groups is not None:
         train_index, valid_index = _grouped(index, primary, groups, cfg.valid_frac, cfg.split_seed)
         notes.append(f"split grouped by {cfg.group_column!r}: {len(set(groups[index]))} groups, "
