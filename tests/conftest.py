@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("KIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
-os.environ.setdefault("KIT_QUIET", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in test logs (tqdm >= 4.66 reads it)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data, or skip with the reason when it is absent."""
     if not (SHARED_DATA / "esc50" / "metadata.csv").is_file():
-        pytest.skip(f"real audio not found at {SHARED_DATA} (set KIT_SHARED_DATA or put shared/ beside the repo)")
+        pytest.skip(f"real audio not found at {SHARED_DATA} (put shared/ beside the repo)")
     return SHARED_DATA
 
 

@@ -13,7 +13,7 @@ SR = 1000  # small sample rate keeps the tables readable: 1 s = 1000 samples
 
 
 def cfg(**kw) -> AudioConfig:
-    base = dict(sample_rate_hz=SR, crop_s=1.0, window_s=1.0, melspecs_per_audio=1, pad_mode="wrap")
+    base = dict(sample_rate_hz=SR, crop_s=1.0, window_s=1.0, crops_per_recording=1, pad_mode="wrap")
     base.update(kw)
     return AudioConfig(**base)
 
@@ -63,7 +63,7 @@ CASES = {  # name: number of samples, for crop = 1000 samples (hop-sized edge ca
 def test_deterministic_crops_are_consecutive_slices_of_the_padded_recording(mode, case, k):
     n = CASES[case]
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
-    c = cfg(pad_mode=mode, melspecs_per_audio=k)
+    c = cfg(pad_mode=mode, crops_per_recording=k)
     crops, valid = split_crops(x, c)
     assert crops.shape == (k, 1000) and crops.dtype == np.float32
     padded = np.pad(x, (0, max(0, k * 1000 - n)), mode=NUMPY_MODE[mode])[: k * 1000]
@@ -73,7 +73,7 @@ def test_deterministic_crops_are_consecutive_slices_of_the_padded_recording(mode
 
 def test_random_crops_use_the_generator_and_stay_consecutive():
     x = np.arange(10_000, dtype=np.float32)
-    c = cfg(melspecs_per_audio=3)
+    c = cfg(crops_per_recording=3)
     a, _ = split_crops(x, c, np.random.default_rng(7))
     b, _ = split_crops(x, c, np.random.default_rng(7))
     other, _ = split_crops(x, c, np.random.default_rng(8))
@@ -88,7 +88,7 @@ def test_random_crops_use_the_generator_and_stay_consecutive():
 def test_load_crops_reads_only_what_it_needs_and_equals_whole_load(tmp_path, monkeypatch):
     x = np.random.default_rng(0).uniform(-0.5, 0.5, 40_000).astype(np.float32)
     path = write(tmp_path / "long.wav", x, subtype="FLOAT")
-    c = cfg(melspecs_per_audio=2)
+    c = cfg(crops_per_recording=2)
     calls = []
     real_read = sf.read
     monkeypatch.setattr(sf, "read", lambda *a, **kw: calls.append(kw) or real_read(*a, **kw))
@@ -121,7 +121,7 @@ def test_windows_cover_the_recording_and_pad_the_last_partial_window(mode, n, tm
 def test_windows_equal_deterministic_training_crops_when_crop_equals_window():
     x = np.random.default_rng(1).standard_normal(3500).astype(np.float32)
     for mode in MODES:
-        c = cfg(pad_mode=mode, melspecs_per_audio=4)
+        c = cfg(pad_mode=mode, crops_per_recording=4)
         crops, valid = split_crops(x, c)
         windows = next(windows_from_array(x, c, batch_windows=8))
         np.testing.assert_array_equal(windows.crops, crops)

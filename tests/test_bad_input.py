@@ -204,7 +204,7 @@ def test_cli_error_in_a_real_process_has_no_traceback(tmp_path, solution):
     sub.write_text(SUBMISSIONS["unknown_label"][0])
     done = subprocess.run([sys.executable, "-m", "kit", "score", "--submission", str(sub), "--solution",
                            str(solution)], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, KIT_QUIET="1"), cwd=str(Path(__file__).parents[1]))
+                          env=dict(os.environ, TQDM_DISABLE="1"), cwd=str(Path(__file__).parents[1]))
     assert done.returncode == 2 and done.stderr.startswith("error: ") and "Traceback" not in done.stderr
     assert str(sub) in done.stderr
 

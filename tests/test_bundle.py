@@ -87,7 +87,7 @@ def test_fresh_process_predicts_identically_from_a_copied_bundle(tmp_path, share
     (audio / "birds_10s.ogg").symlink_to(shared_data / "field" / "birds_10s.ogg")
     script = tmp_path / "fresh.py"
     script.write_text(FRESH)
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "KIT_QUIET": "1"}
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TQDM_DISABLE": "1"}
     run = subprocess.run([sys.executable, str(script), str(copy), str(copy / "checkpoints" / "best.ckpt"),
                           str(audio), str(tmp_path / "fresh.csv")], cwd=tmp_path / "elsewhere", env=env,
                          capture_output=True, text=True, timeout=120)

@@ -16,6 +16,17 @@ import infer_helpers as H  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def test_only_the_first_code_cell_reads_the_environment():
+    """Settings (and the KIT_* variables a script may set) live in the first code cell; the rest use them."""
+    import nbformat
+
+    for name in ("train.ipynb", "submit.ipynb"):
+        code = [c.source for c in nbformat.read(ROOT / "notebooks" / name, as_version=4).cells
+                if c.cell_type == "code"]
+        assert "os.environ" in code[0] and "KIT_DATA" in code[0], name
+        assert not [c for c in code[1:] if "environ" in c or "KIT_" in c.replace("KIT_PATH", "")], name
+
+
 def run_notebook(name: str, cwd: Path) -> None:
     import nbformat
     from nbclient import NotebookClient
@@ -93,8 +104,8 @@ def test_train_notebook_runs_the_semi_supervised_loop(competition, shared_data, 
     assert len(pd.read_csv(out / "folds" / "oof.csv")) == 6   # every training recording once
     provenance, frame = read_soft_labels(out / "pseudo1.csv")
     assert len(provenance["checkpoints"]) == 2 and list(frame["filename"]) == ["aru_1.ogg"]
-    round1 = out / "rounds" / "round_1" / "best.ckpt"  # kit.compete.rounds, as kit train --pseudo
-    assert load_checkpoint(round1).config.data.pseudo_csv == str(out / "pseudo1.csv")
+    round1 = out / "rounds" / "round_1" / "best.ckpt"  # kit.pipeline.train_rounds, as kit train --pseudo
+    assert load_checkpoint(round1).config.pseudo.pseudo_csv == str(out / "pseudo1.csv")
     assert read_soft_labels(out / "rounds" / "pseudo_round_2.csv")[0]["checkpoints"] == [str(round1)]
     round2 = load_checkpoint(out / "rounds" / "best.ckpt").config
     assert round2.model.pretrained_path == str(round1)  # started from its teacher

@@ -1,19 +1,13 @@
-"""Stage 8, benchmarks (scripts, not timed tests): `python -m kit bench features` (the torch front-end vs
-librosa on real crops) and `python -m kit bench inference` (windows/s end to end and model only, torch vs ONNX
-Runtime vs OpenVINO, peak RSS) and `python -m kit bench quality` (what the default recipe trains on real-audio
-mini-competitions, with baselines and an ablation, over seeds). They print their figures and write them to
-files."""
+"""Stage 9, benchmarks (scripts, not timed tests): `features` (the torch front-end vs librosa on real crops),
+`inference` (windows/s end to end and model only, torch vs ONNX Runtime vs OpenVINO, peak RSS), `ensemble`
+(shared vs separate members, int8, merged networks, members that fit) and `quality` (what the default recipe
+trains on real-audio mini-competitions, with baselines, an ablation and pseudo-label rounds, over seeds). They
+print their figures and write them to files; `python -m kit bench NAME` runs them (kit.cli.bench).
+"""
+from kit.bench.ensemble import bench_ensemble, ensemble_report
+from kit.bench.features import format_results, run_features_bench
+from kit.bench.inference import bench_inference, inference_report
+from kit.bench.quality import ABLATION, bench_quality, markdown, parse_round_variant, parse_variant
 
-BENCHES = {"inference": "kit.bench.inference", "features": "kit.bench.features", "quality": "kit.bench.quality"}
-
-
-def cli(argv) -> int:
-    import importlib
-
-    if not argv or argv[0] not in BENCHES:
-        print(f"usage: python -m kit bench {{{','.join(BENCHES)}}} [options]  (--help after the subcommand)")
-        return 2
-    return importlib.import_module(BENCHES[argv[0]]).cli(argv[1:])
-
-
-__all__ = ["cli", "BENCHES"]
+__all__ = ["run_features_bench", "format_results", "bench_inference", "inference_report", "bench_ensemble",
+           "ensemble_report", "bench_quality", "markdown", "parse_variant", "parse_round_variant", "ABLATION"]

@@ -100,8 +100,8 @@ def _end_to_end(members: list, sound: Path, rounds: int) -> dict:
 def _network_rates(members: list, ckpts: list, tmp: Path, feats: list, precision: str, calibration: list) -> dict:
     """int8 / fp32 network-only speed (member 0) and K merged networks / K sessions."""
     from kit.bench.inference import _median_ratio, _round_rates
-    from kit.export import (OnnxNetwork, audio_sources, export_parts, in_runs, int8_metadata, quantize_network,
-                            window_features, write_merged)
+    from kit.export import audio_sources, export_parts, int8_metadata, quantize_network, window_features, write_merged
+    from kit.infer import OnnxNetwork, in_runs
 
     nets = [export_parts(c, tmp / f"net{i}", frontend=False) for i, c in enumerate(ckpts)]
     fp32 = OnnxNetwork(nets[0]["network"])
@@ -125,7 +125,8 @@ def _network_rates(members: list, ckpts: list, tmp: Path, feats: list, precision
 
 
 def _agreement(fp32, int8, config, holdout_files: list, windows: int) -> dict:
-    from kit.export import in_runs, top1_agreement, window_features
+    from kit.export import window_features
+    from kit.infer import in_runs, top1_agreement
 
     feats = window_features(config, holdout_files, windows)
     a, b = in_runs(fp32.run, feats), in_runs(int8.run, feats)
@@ -189,7 +190,7 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
     return r
 
 
-def report(r: dict) -> str:
+def ensemble_report(r: dict) -> str:
     return "\n".join([
         f"ensemble benchmark: {r['members']} x {r['backbone']} ({r['precision']}, ONNX Runtime), "
         f"{r['minutes']:g}-min soundscape ({r['windows']} windows), batch {r['batch_size']}; members loaded in "
@@ -212,4 +213,4 @@ def report(r: dict) -> str:
         f"  peak RSS: {r['peak_rss_mb']:.0f} MB"])
 
 
-__all__ = ["bench_ensemble", "report"]
+__all__ = ["bench_ensemble", "ensemble_report"]

@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -27,16 +26,15 @@ def _real_crops(data_dir: Path, n_crops: int, cfg) -> np.ndarray:
     return np.stack(crops)
 
 
-def run_features_bench(data_dir, n_crops: int = 64, repeats: int = 5, threads: int = 0) -> dict:
-    """Median seconds per crop for each implementation; all timed in the same run, round robin."""
+def run_features_bench(data_dir, n_crops: int = 64, repeats: int = 5) -> dict:
+    """Median seconds per crop for each implementation; all timed in the same run, round robin (torch's threads:
+    the caller's, `--threads` of the command)."""
     import librosa
     import torch
 
     from kit.config import Config
     from kit.features import FeatureExtractor
 
-    if threads:
-        torch.set_num_threads(threads)
     cfg = Config()
     crops = _real_crops(Path(data_dir), n_crops, cfg)
     f = cfg.features
@@ -78,18 +76,4 @@ def format_results(results: dict) -> str:
     return "\n".join(lines)
 
 
-def cli(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit bench features", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(shared_data_dir()))
-    parser.add_argument("--crops", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
-    args = parser.parse_args(argv)
-    import torch
-
-    results = run_features_bench(args.data, args.crops, args.repeats, args.threads)
-    print(f"features benchmark: {args.crops} real 5 s crops at 32 kHz, 128 mels, n_fft 2048, hop 500; "
-          f"median of {args.repeats}; torch threads {torch.get_num_threads()}")
-    print(format_results(results))
-    return 0
+__all__ = ["run_features_bench", "format_results"]

@@ -10,7 +10,6 @@ their ratios, and peak RSS of the end-to-end pass.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import sys
@@ -93,7 +92,7 @@ def _eager_fn(member):
 
 
 def _eager_and_onnx(onnx_member, member, batches: list, results: dict) -> None:
-    from kit.export import OpenVinoModel, in_runs, onnx_probs
+    from kit.infer import OpenVinoModel, in_runs, onnx_probs
 
     eager, session = _eager_fn(member), onnx_member.model.session
     fns = {"eager_wps": eager, "onnx_wps": lambda b: onnx_probs(session, b)}
@@ -162,7 +161,7 @@ def bench_inference(data_dir, backbone: str = "efficientnet_b0", minutes: float 
     return results
 
 
-def _report(r: dict) -> str:
+def inference_report(r: dict) -> str:
     import torch
 
     ov = (f"{r['openvino_wps']:.1f} windows/s, / eager = {r['openvino_over_eager']:.2f} (max |eager - openvino| = "
@@ -185,38 +184,4 @@ def _report(r: dict) -> str:
         f"before (model loaded and run on {r['batch_size']}-window batches)"])
 
 
-def cli(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit bench inference", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(shared_data_dir()))
-    parser.add_argument("--backbone", default="efficientnet_b0")
-    parser.add_argument("--minutes", type=float, default=60.0)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--model-batches", type=int, default=4, help="batches timed for model-only and ONNX")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra config overrides")
-    parser.add_argument("--json", help="also write the figures to this JSON file")
-    parser.add_argument("--members", type=int, help="an ensemble of N members (ONNX Runtime): shared front-end vs "
-                                                    "separate, int8 vs fp32, members that fit (kit.bench.ensemble)")
-    parser.add_argument("--precision", choices=["fp32", "int8"], default="fp32", help="with --members: the "
-                                                                                     "members' networks")
-    parser.add_argument("--test-windows", type=int, default=52_800, help="with --members: test size (default: "
-                                                                         "2024's 52,800 windows)")
-    parser.add_argument("--budget-min", type=float, default=90.0, help="with --members: time budget (default 90)")
-    parser.add_argument("--rounds", type=int, default=2, help="with --members: end-to-end rounds (default 2)")
-    args = parser.parse_args(argv)
-    if args.members:
-        from kit.bench.ensemble import bench_ensemble, report
-
-        results = bench_ensemble(args.data, args.backbone, args.members, args.minutes, args.precision,
-                                 args.batch_size, sets=args.set, test_windows=args.test_windows,
-                                 budget_min=args.budget_min, rounds=args.rounds,
-                                 model_batches=min(args.model_batches, 2))
-        print(report(results))
-    else:
-        results = bench_inference(args.data, args.backbone, args.minutes, args.batch_size, args.model_batches,
-                                  sets=args.set)
-        print(_report(results))
-    if args.json:
-        from kit.utils import atomic_write_text
-
-        atomic_write_text(args.json, json.dumps(results, indent=2))
-    return 0
+__all__ = ["bench_inference", "inference_report", "tile_soundscape"]

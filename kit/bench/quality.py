@@ -16,7 +16,6 @@ over seeds) and OUT/summary.png.
 """
 from __future__ import annotations
 
-import argparse
 import functools
 import time
 from pathlib import Path
@@ -67,12 +66,15 @@ def _done(results: pd.DataFrame, proxy: str, variant: str, seed: int) -> bool:
 
 
 def run_one(comp: Path, run_dir: Path, variant: str, assignments: list, seed: int, extra: list) -> dict:
-    """Train (defaults + extra + the variant's overrides, seeded), predict from best.ckpt, score: one row."""
-    from kit.train import train
+    """Train (defaults + extra + the variant's overrides, seeded) as `kit train` does (one run), predict from
+    best.ckpt, score: one row."""
+    from kit.pipeline import train_run
 
     config = Config().override([*extra, *assignments, f"seed={seed}", f"split_seed={seed}"])
+    if config.pseudo.pseudo_csv and config.pseudo.pseudo_rounds == 0:
+        config = config.override(["pseudo_rounds=1"])  # one round per row (run_pseudo_rounds runs several)
     start = time.perf_counter()
-    result = train(config, comp, run_dir, log_path=run_dir.parent / "experiments.csv")
+    result = train_run(config, comp, run_dir, log_path=run_dir.parent / "experiments.csv")
     train_s = time.perf_counter() - start
     return {"variant": variant, "seed": seed, **predict_and_score(comp, [result["best"]], run_dir / "submission.csv",
                                                                    config.infer),
@@ -81,42 +83,46 @@ def run_one(comp: Path, run_dir: Path, variant: str, assignments: list, seed: in
 
 def predict_and_score(comp: Path, checkpoints: list, out_csv: Path, infer=None) -> dict:
     """predict_competition (the checkpoints as one ensemble) and its scores against comp/solution.csv."""
-    import torch
-
     from kit.compete import score_files
     from kit.infer import predict_competition
 
-    threads = torch.get_num_threads()
     predict_competition(checkpoints, comp, out_csv, infer=infer)
-    torch.set_num_threads(threads)  # predict picks its own thread count; the next training keeps the bench's
     return score_files(out_csv, comp / "solution.csv")
 
 
 def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: int, sharpen: dict, results,
                       record) -> None:
-    """The pseudo-label loop after the defaults' run: pseudo-label train_soundscapes/ with the last model, train
-    again with --pseudo (defaults otherwise), score; `rounds` times. Each round is a row "defaults + N pseudo
-    round(s)" (record(row) stores it) and a row "ensemble of rounds 0-N" (predict with every round's model so far,
-    no training); rows already in `results` are skipped."""
+    """The pseudo-label rounds after the defaults' run, as `kit train --pseudo CSV --rounds N` runs them
+    (kit.pipeline.train_rounds, into runs/rounds<N>_seed<S>/): the defaults' model labels train_soundscapes/
+    with the `sharpen` settings, then the rounds. Each round k is scored as a row "defaults + k pseudo round(s)"
+    and, with the models of the rounds before it, as "ensemble of rounds 0-k" (record(row) stores them); rows
+    already in `results` are skipped, finished rounds kept."""
     from kit.infer import pseudo_label
+    from kit.pipeline import train_rounds
 
-    previous = runs / f"defaults_seed{seed}" / "best.ckpt"
-    for r in range(1, rounds + 1):
-        name = f"defaults + {r} pseudo round{'s' if r > 1 else ''}"
-        run_dir = runs / f"pseudo{r}_seed{seed}"
-        if not _done(results, comp.name.rsplit("_seed", 1)[0], name, seed):
-            csv = pseudo_label([previous], [comp / "train_soundscapes"], run_dir / "pseudo.csv", device="cpu",
-                               **sharpen)
-            row = run_one(comp, run_dir, name, [f"pseudo_csv={run_dir / 'pseudo.csv'}"], seed, extra)
-            settings = ", ".join(f"{k} {v:g}" for k, v in sharpen.items())
-            row["changes"] = f"pseudo labels of {len(csv)} windows ({settings}) from {previous}"
-            record(row)
-        previous = run_dir / "best.ckpt"
+    proxy, teacher = comp.name.rsplit("_seed", 1)[0], runs / f"defaults_seed{seed}" / "best.ckpt"
+    names = [f"defaults + {r} pseudo round{'s' if r > 1 else ''}" for r in range(1, rounds + 1)]
+    if all(_done(results, proxy, n, seed) for n in names):
+        return
+    out = runs / f"rounds{rounds}_seed{seed}"
+    csv = out / "pseudo_round_1.csv"
+    if not csv.is_file():
+        pseudo_label([teacher], [comp / "train_soundscapes"], csv, device="cpu", **sharpen)
+    config = Config().override([*extra, f"seed={seed}", f"split_seed={seed}", f"pseudo_csv={csv}",
+                                f"pseudo_rounds={rounds}"])
+    start = time.perf_counter()
+    bests = train_rounds(config, comp, out, log_path=runs / "experiments.csv")["rounds"]
+    train_s = (time.perf_counter() - start) / max(1, len(bests))
+    settings = ", ".join(f"{k} {v:g}" for k, v in sharpen.items())
+    for r, best in enumerate(bests, start=1):
+        if not _done(results, proxy, names[r - 1], seed):
+            row = predict_and_score(comp, [best], Path(best).parent / "submission.csv")
+            record({"variant": names[r - 1], "seed": seed, **row, "train_s": train_s, "best_epoch": 0,
+                    "changes": f"round {r} of kit train --pseudo ({settings}) from {teacher}"})
         ensemble_name = f"ensemble of rounds 0-{r}"
-        if not _done(results, comp.name.rsplit("_seed", 1)[0], ensemble_name, seed):
-            members = [runs / f"defaults_seed{seed}" / "best.ckpt"]
-            members += [runs / f"pseudo{k}_seed{seed}" / "best.ckpt" for k in range(1, r + 1)]
-            scores = predict_and_score(comp, members, run_dir / "ensemble_submission.csv")
+        if not _done(results, proxy, ensemble_name, seed):
+            members = [teacher] + [Path(b) for b in bests[:r]]
+            scores = predict_and_score(comp, members, Path(best).parent / "ensemble_submission.csv")
             record({"variant": ensemble_name, "seed": seed, **scores, "train_s": 0.0, "best_epoch": 0,
                     "changes": "predict --checkpoint " + " --checkpoint ".join(map(str, members))})
 
@@ -161,16 +167,9 @@ def run_round_variants(comp: Path, runs: Path, seed: int, extra: list, variants:
 
 def _ms_per_window(checkpoints: list) -> float:
     """Milliseconds per 5 s window of an ensemble on the CPU (the sum of its members', measured back to back)."""
-    import torch
+    from kit.pipeline import infer_ms_per_window
 
-    from kit.checkpoint import load_model
-    from kit.models import time_inference
-
-    total = 0.0
-    for path in checkpoints:
-        model, ckpt = load_model(path, device="cpu")
-        total += time_inference(model, ckpt.config.for_inference(), torch.device("cpu"))
-    return total
+    return sum(infer_ms_per_window(path, "cpu") for path in checkpoints)
 
 
 def run_students(comp: Path, runs: Path, seed: int, extra: list, student: list, rounds: int, results,
@@ -182,7 +181,9 @@ def run_students(comp: Path, runs: Path, seed: int, extra: list, student: list, 
     from kit.infer import pseudo_label
 
     teacher = [runs / f"defaults_seed{seed}" / "best.ckpt"]
-    teacher += [runs / f"pseudo{r}_seed{seed}" / "best.ckpt" for r in range(1, rounds + 1)]
+    rounds_dir = runs / f"rounds{rounds}_seed{seed}"
+    teacher += [rounds_dir / f"round_{r}" / "best.ckpt" for r in range(1, rounds)] + [rounds_dir / "best.ckpt"] * (
+        rounds > 0)
     for name, folder in (("student (labels only)", "student"), ("student (distilled)", "distilled")):
         if _done(results, comp.name.rsplit("_seed", 1)[0], name, seed):
             continue
@@ -311,53 +312,6 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
     return summary
 
 
-def cli(argv) -> int:
-    from kit.infer import MIN_CONFIDENCE
-
-    parser = argparse.ArgumentParser(prog="python -m kit bench quality", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="runs/quality", help="output folder (results resume from it)")
-    parser.add_argument("--data", default=str(shared_data_dir()), help="shared data folder (esc50/ inside)")
-    parser.add_argument("--proxies", default="esc50,short", help="comma-separated: esc50, esc50-mixed, short")
-    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds (split + training)")
-    parser.add_argument("--variant", action="append", default=[], metavar="NAME=key=value,...",
-                        help="a variant: the defaults plus these overrides (repeatable); 'defaults' is always run")
-    parser.add_argument("--ablation", action="store_true", help="add the built-in ablation (each recipe part off)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override applied to every variant (e.g. epochs=5 for a quick look)")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the logistic-regression baseline")
-    parser.add_argument("--pseudo-rounds", type=int, default=0, metavar="N",
-                        help="after the defaults, N rounds of pseudo-label train_soundscapes/ -> train --pseudo "
-                             "(proxies that have unlabeled soundscapes: short)")
-    parser.add_argument("--pseudo-power", type=float, default=1.0, help="sharpening of the pseudo labels")
-    parser.add_argument("--pseudo-top-k", type=int, default=0, help="keep each window's k highest (0: all)")
-    parser.add_argument("--pseudo-threshold", type=float, default=0.0, help="zero pseudo labels below this")
-    parser.add_argument("--pseudo-min-confidence", type=float, default=MIN_CONFIDENCE,
-                        help=f"leave out windows whose top probability is below this (default {MIN_CONFIDENCE}, "
-                             f"kit pseudo-label's)")
-    parser.add_argument("--pseudo-variant", action="append", default=[], metavar="NAME=key=value,...",
-                        help="one pseudo round from the defaults' model with these settings (repeatable): "
-                             "power/threshold/top_k/min_confidence (pseudo-label), any config key "
-                             "(pseudo_init=scratch, pseudo_epoch_frac=0.5, ...)")
-    parser.add_argument("--student", default="", metavar="key=value,...",
-                        help="distillation: train this student (defaults + these overrides) with and without the "
-                             "teacher's soft labels (the defaults' model and its pseudo rounds)")
-    args = parser.parse_args(argv)
-    variants = [("defaults", [])] + [parse_variant(v) for v in args.variant]
-    if args.ablation:
-        variants += [(n, a) for n, a in ABLATION if n not in dict(variants)]
-    Config().override(args.set)
-    summary = bench_quality(args.out, args.proxies.split(","), [int(s) for s in args.seeds.split(",")], variants,
-                            args.set, Path(args.data), not args.no_baseline, args.pseudo_rounds,
-                            dict(power=args.pseudo_power, top_k=args.pseudo_top_k, threshold=args.pseudo_threshold,
-                                 min_confidence=args.pseudo_min_confidence),
-                            parse_variant(f"student={args.student}")[1] if args.student else [],
-                            [parse_round_variant(v) for v in args.pseudo_variant])
-    print(markdown(summary))
-    print(f"wrote {Path(args.out) / 'summary.md'}, summary.png, results.csv")
-    return 0
-
-
 # (name, overrides): kit 0.1's defaults, then each part of the recipe off or swapped in turn
 KIT_01 = ["pad_mode=wrap", "short_placement=start", "epochs=8", "ema_decay=0", "mixup_p=0", "noise_p=0", "shift_p=0",
           "empty_p=0", "specaug_p=0", "valid_frac=0.2"]
@@ -372,4 +326,4 @@ ABLATION: list = [
     ("SED head", ["head=sed"]), ("20 epochs", ["epochs=20"]), ("plain (no augmentation or EMA)", PLAIN),
 ]
 
-__all__ = ["bench_quality", "parse_variant", "summarize", "markdown", "ABLATION", "cli"]
+__all__ = ["bench_quality", "parse_variant", "parse_round_variant", "summarize", "markdown", "ABLATION"]
