@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("KIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 os.environ.setdefault("KIT_QUIET", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # pretrained=auto (the default) reads only the hub cache in tests
 
 
 @pytest.fixture(scope="session")
