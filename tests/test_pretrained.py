@@ -264,3 +264,14 @@ def test_real_lite0_file_maps_onto_every_tensor_and_matches_the_reference_model(
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.allclose(net(x), reference(x), atol=1e-4)
+
+
+def test_ensemble_bench_keeps_a_trained_members_labels(tmp_path):
+    from kit.bench.ensemble import trained_labels
+    from kit.checkpoint import Checkpoint, save_checkpoint
+
+    config = tiny()
+    ckpt = save_checkpoint(tmp_path / "best.ckpt", Checkpoint(config, ["a", "b", "c"],
+                                                              create_model(config, 3).state_dict()))
+    assert trained_labels([f"pretrained_path={ckpt}"]) == 3
+    assert trained_labels([]) == 0 and trained_labels([f"pretrained_path={tmp_path / 'w.pth'}"]) == 0
