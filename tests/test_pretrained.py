@@ -90,6 +90,7 @@ def test_hub_weights_arrive_in_the_checkpoint_and_prediction_needs_no_hub(hub_ca
     config = Config().override(TRAIN_TINY + ["backbone=test_efficientnet", "pretrained=imagenet", "epochs=1",
                                              "lr=1e-9", "head_hidden=8"])
     result = train(config, data, tmp_path / "run")
+    assert f"backbone weights of {REPO} from" in (tmp_path / "run" / "train.log").read_text()
     shutil.rmtree(hub_cache.cache)  # the Kaggle submission notebook has the checkpoint only
     model, ckpt = load_model(result["best"])
     net = model.backbone.net

@@ -42,7 +42,7 @@ def lite_variant(state: dict) -> str:
     head = state.get("_conv_head.weight")
     width = int(head.shape[1]) if head is not None and head.dim() == 4 else -1
     if any(".se" in key or "_se_" in key for key in state):
-        return f"an EfficientNet with squeeze-excitation ({blocks} blocks), not a Lite"
+        return f"squeeze-excitation EfficientNet ({blocks} blocks, not Lite)"
     return VARIANTS.get((blocks, width), f"an unknown EfficientNet-Lite ({blocks} blocks, head input {width})")
 
 
@@ -60,7 +60,8 @@ def lite_to_timm(state: dict, arch: str, path) -> dict:
     if not is_lite_arch(arch):
         raise PretrainedWeightsError(
             f"pretrained_path={path}: holds {variant} weights in the efficientnet-lite-pytorch layout; backbone "
-            f"{arch!r} is not an EfficientNet-Lite: use backbone={variant if variant in VARIANTS.values() else '?'}")
+            f"{arch!r} is not an EfficientNet-Lite: "
+            + (f"use backbone={variant}" if variant in VARIANTS.values() else "only Lite files are mapped"))
     net = timm.create_model(arch.split(".")[0], pretrained=False)
     blocks = [(s, i, type(b).__name__) for s, stage in enumerate(net.blocks) for i, b in enumerate(stage)]
     own = net.state_dict()
