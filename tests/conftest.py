@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in test logs (tqdm >= 4.66 reads it)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # pretrained=auto (the default) reads only the hub cache in tests
 
 
 @pytest.fixture(scope="session")

@@ -107,7 +107,7 @@ def test_unknown_backbone_lists_close_matches(name, close):
 
 
 def test_hub_names_refused():
-    with pytest.raises(ModelError, match="nothing is downloaded"):
+    with pytest.raises(ModelError, match="hub weights go in pretrained=hf-hub"):
         create_model(tiny("backbone=hf-hub:timm/resnet18.a1_in1k"), num_classes=2)
 
 

@@ -53,6 +53,17 @@ def member_checkpoint(backbone: str, num_classes: int, path: Path, sets: list, s
                                             state_dict=model.eval().state_dict()))
 
 
+def trained_labels(sets: list) -> int:
+    """The label count of a kit checkpoint given as `--set pretrained_path=...` (a trained member keeps its own
+    classifier instead of a fresh one of num_classes outputs); 0 otherwise."""
+    path = Config().override(sets).model.pretrained_path
+    if not path or not str(path).endswith(".ckpt"):
+        return 0
+    from kit.checkpoint import load_checkpoint
+
+    return len(load_checkpoint(path).labels)
+
+
 def _bn_windows(data_dir: Path, audio, n: int = 48) -> np.ndarray:
     """Windows of the field recordings (the calibration audio) for the BatchNorm statistics."""
     from kit.audio import iter_windows
@@ -163,6 +174,7 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
         tmp = Path(tmp_name)
         sound = tile_soundscape(data_dir / "field" / "field_1min.ogg", minutes, tmp / "soundscape.ogg")
         sets = list(sets) + [f"backbone={backbone}", f"infer_batch_size={batch_size}"]
+        num_classes = r["num_classes"] = trained_labels(sets) or num_classes
         waves = _bn_windows(data_dir, Config().override(sets).audio)
         ckpts = [member_checkpoint(backbone, num_classes, tmp / f"m{seed}.ckpt", sets, seed, waves)
                  for seed in range(members)]

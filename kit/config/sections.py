@@ -134,7 +134,9 @@ class FeatureConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     backbone: str = "cnn"             # cnn | rnn | any timm name | tv:<torchvision name>
-    pretrained_path: typing.Optional[str] = None  # local weights file only; never a hub download
+    pretrained_path: typing.Optional[str] = None  # local weights file (wins over `pretrained`)
+    pretrained: str = "auto"          # auto | imagenet | none | hf-hub:ORG/NAME: hub weights while training
+    #                                   (kit.models.hub; auto: timm backbones' ImageNet weights when reachable)
     head_hidden: typing.Tuple[int, ...] = (256,)  # Linear->BatchNorm1d->PReLU blocks before the classifier
     head_dropout: float = 0.0
     crop_pool: str = "mean"           # mean | max over the crops of one recording
@@ -151,6 +153,11 @@ class ModelConfig:
 
     def __post_init__(self):
         _choice("head", self.head, HEADS)
+        hub = str(self.pretrained).strip()
+        if hub not in ("auto", "imagenet", "none") and "/" not in hub.split(":", 1)[-1]:
+            raise ConfigError(f"pretrained={self.pretrained!r}: use auto, imagenet, none, or a Hugging Face hub "
+                              f"name (hf-hub:ORG/NAME, e.g. hf-hub:timm/efficientnet_b0.ra_in1k); a local file "
+                              f"goes in pretrained_path=")
         if int(self.sed_hidden) != self.sed_hidden or self.sed_hidden < 1:
             raise ConfigError(f"sed_hidden={self.sed_hidden!r} must be an integer >= 1")
         if not 0 <= self.drop_path_rate < 1:

@@ -2,7 +2,9 @@
 
 Backbones: "cnn" | "rnn" | a timm name (aliases swinv2, eva02_tiny) | "tv:<torchvision name>" (`backbones`,
 the self-made ones in `builtin`, timm/torchvision adapters in `external`); the classifier head (`head`);
-local pretrained weights only, from config.model.pretrained_path (`weights`); `timing` measures ms per window.
+pretrained weights from a local file, config.model.pretrained_path (`weights`; EfficientNet-Lite files in the
+efficientnet-lite-pytorch layout: `lite_weights`), or from the Hugging Face hub cache, config.model.pretrained
+(`hub`: fetched while training online, never at prediction); `timing` measures ms per window.
 """
 from kit.models.backbones import ALIASES, SUPPORTED, Backbone, input_shape, resolve_backbone
 from kit.models.errors import ModelError, PretrainedWeightsError

@@ -6,7 +6,7 @@ config.model.backbone is one of
   a timm model name        e.g. resnet18, resnet50, tf_efficientnetv2_s, regnety_008, eva02_tiny_patch14_224
   an alias                 swinv2 -> swinv2_tiny_window8_256, eva02_tiny -> eva02_tiny_patch14_224
   "tv:<torchvision name>"  e.g. tv:resnet18, tv:efficientnet_b0
-Hub names (`hf-hub:...`) are refused: nothing is downloaded at run time.
+Hub names (`hf-hub:...`) are refused here: hub weights are config.model.pretrained's (kit.models.hub).
 """
 from __future__ import annotations
 
@@ -99,8 +99,8 @@ def resolve_backbone(name: str) -> tuple:
     if name in ("cnn", "rnn"):
         return name, name
     if name.lower().startswith(REMOTE_PREFIXES):
-        raise ModelError(f"backbone={name!r}: hub and remote names are refused (nothing is downloaded at run "
-                         f"time); give the timm name and pretrained_path=<local weights file>")
+        raise ModelError(f"backbone={name!r}: backbone takes the timm architecture name (e.g. efficientnet_b0); "
+                         f"hub weights go in pretrained=hf-hub:ORG/NAME, a local file in pretrained_path=")
     if name.startswith(TV_PREFIX):
         arch = name[len(TV_PREFIX):]
         if arch in _torchvision_names():
@@ -124,9 +124,12 @@ def build_backbone(config, state_dict=None, path=None) -> Backbone:
     """The backbone named by config.model.backbone for this feature config, with local weights if given."""
     from kit.models import external
 
+    from kit.models.lite_weights import convert_layout
+
     m = config.model
     kind, arch = resolve_backbone(m.backbone)
     chans, height, frames = input_shape(config)
+    state_dict = convert_layout(state_dict, kind, arch, path)  # efficientnet-lite-pytorch files -> timm's layout
     if kind == "timm":
         extra = dict(drop_path_rate=m.drop_path_rate) if m.drop_path_rate else {}
         return Backbone(*_named(external.build_timm(arch, chans, height, frames, state_dict, path, **extra), arch))

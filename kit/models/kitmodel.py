@@ -141,7 +141,8 @@ def check_budget(model: KitModel, model_config) -> None:
 def create_model(config, num_classes: int, pretrained: bool = True) -> KitModel:
     """The KitModel that `config` describes, in training mode on the CPU.
 
-    pretrained=True reads config.model.pretrained_path (a local file, never a download): a backbone state dict
+    pretrained=True reads config.model.pretrained_path, or else the hub weights config.model.pretrained names
+    (kit.models.hub: cached, downloaded once when online). pretrained_path is a local file: a backbone state dict
     (timm / torchvision / kit backbone layout; timm adapts it to the input channels) or a whole KitModel state
     dict or kit checkpoint (its head is reused where the shapes fit). Loading a checkpoint's own weights
     afterwards (kit.checkpoint.load_model) passes pretrained=False, so the file need not exist at inference.
@@ -149,6 +150,11 @@ def create_model(config, num_classes: int, pretrained: bool = True) -> KitModel:
     if int(num_classes) != num_classes or num_classes < 1:
         raise ModelError(f"num_classes={num_classes!r} must be an integer >= 1")
     path = config.model.pretrained_path if pretrained else None
+    repo = ""
+    if pretrained and not path:  # config.model.pretrained: hub weights, cached (kit.models.hub)
+        from kit.models.hub import hub_weights
+
+        path, repo = hub_weights(config.model)
     state = read_state_dict(path) if path else None
     whole = state is not None and is_kit_state_dict(state)
     backbone = build_backbone(config, None if whole else state, path)
@@ -159,7 +165,7 @@ def create_model(config, num_classes: int, pretrained: bool = True) -> KitModel:
         model.pretrained_note = f"kit weights from {path}" + (f"; kept fresh: {', '.join(untouched)}"
                                                               if untouched else "")
     elif state is not None:
-        model.pretrained_note = f"backbone weights from {path}"
+        model.pretrained_note = f"backbone weights {'of ' + repo + ' ' if repo else ''}from {path}"
     return model
 
 

@@ -268,7 +268,8 @@ def train(config: Config, data, out_dir, resume: bool = False, stop_after=None, 
     if dist.main:
         atomic_write_text(out_dir / "config.json", config.to_json())
     log(f"model: {config.model.backbone} {count_parameters(run.net):,} parameters | device "
-        f"{device} x{dist.world} | AMP {run.scaler is not None} | {steps} steps/epoch")
+        f"{device} x{dist.world} | AMP {run.scaler is not None} | {steps} steps/epoch"
+        + (f" | {run.net.pretrained_note}" if getattr(run.net, "pretrained_note", "") and not resume else ""))
     first = run.progress["epoch"] + 1
     last = config.train.epochs if stop_after is None else min(config.train.epochs, first - 1 + stop_after)
     for epoch in range(first, last + 1):
