@@ -224,6 +224,10 @@ class DataConfig:
     pseudo_init: str = "teacher"      # a run with pseudo_csv starts from the weights that made it | scratch
     pseudo_epoch_frac: float = 1.0    # a run that starts from its teacher trains this fraction of `epochs`
     pseudo_jitter_s: float = 0.0      # each epoch moves a pseudo window's input by up to +-this (0: the window itself)
+    soundscape_labels: bool = True    # train on train_soundscapes_labels.csv's windows where the folder has one (2026)
+    soundscape_weight: float = 1.0    # loss weight of a labelled soundscape window (a recording weighs 1)
+    valid_set: str = "split"          # split (recordings: valid_frac) | soundscapes (the labelled soundscape windows)
+    soundscape_valid_frac: float = 1.0  # valid_set=soundscapes: share of the labelled soundscapes validated on
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -246,6 +250,13 @@ class DataConfig:
         if not 0 <= self.pseudo_jitter_s < 5:
             raise ConfigError(f"pseudo_jitter_s={self.pseudo_jitter_s} must be in [0, 5) seconds (how far a pseudo "
                               f"window's input may move from the window)")
+        _choice("valid_set", self.valid_set, ("split", "soundscapes"))
+        if not self.soundscape_weight > 0:
+            raise ConfigError(f"soundscape_weight={self.soundscape_weight} must be > 0 (set soundscape_labels=false "
+                              f"to train without the labelled soundscapes)")
+        if not 0 < self.soundscape_valid_frac <= 1:
+            raise ConfigError(f"soundscape_valid_frac={self.soundscape_valid_frac} must be in (0, 1] (the share of "
+                              f"the labelled soundscapes validated on with valid_set=soundscapes)")
         if self.pseudo_ratio < 0:
             raise ConfigError(f"pseudo_ratio={self.pseudo_ratio} must be >= 0 (pseudo windows per labelled "
                               f"recording in each epoch)")
