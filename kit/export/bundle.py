@@ -94,7 +94,7 @@ def _notebook_path() -> Path:
 
 
 def make_bundle(checkpoints, out_dir, user: str = "", slug: str = "kit-bundle",
-                competition: str = "birdclef-2025") -> dict:
+                competition: str = "birdclef-2026") -> dict:
     """Write the dataset and kernel folders; returns their paths. Nothing is uploaded."""
     import kit
 
@@ -164,7 +164,7 @@ def cli(argv) -> int:
     parser.add_argument("--out", required=True, help="new folder for the bundle")
     parser.add_argument("--user", default="", help="Kaggle user name (default: $KAGGLE_USERNAME)")
     parser.add_argument("--slug", default="kit-bundle", help="dataset slug (default: %(default)s)")
-    parser.add_argument("--competition", default="birdclef-2025", help="competition attached to the kernel")
+    parser.add_argument("--competition", default="birdclef-2026", help="competition attached to the kernel")
     parser.add_argument("--upload", action="store_true", help="upload with the kaggle package (needs credentials)")
     parser.add_argument("--new-version", action="store_true", help="with --upload: a new version of the dataset")
     args = parser.parse_args(argv)
