@@ -30,6 +30,8 @@ class DemoPlan:
     epochs: int = 12
     cnn_channels: tuple = (16, 32, 64)
     n_mels: int = 64
+    style: str = "kit"                # or birdclef2026: BirdCLEF+ 2026's layout (kit.compete.layout2026)
+    labelled_soundscapes: int = 0     # train soundscapes with train_soundscapes_labels.csv rows (trained on)
 
 
 QUICK = DemoPlan(n_classes=5, clips_per_class=12, n_soundscapes=4, soundscape_s=30.0, epochs=10,
@@ -54,7 +56,8 @@ def build(out_dir: Path, clips_csv, plan: DemoPlan, seed: int) -> Path:
     if clips_csv is None:
         clips_csv = make_clip_set(out_dir / "clips", plan.n_classes, plan.clips_per_class, plan.clip_s, seed=seed)
     comp_dir = out_dir / "competition"
-    make_competition(clips_csv, comp_dir, plan.n_soundscapes, plan.soundscape_s, seed)
+    make_competition(clips_csv, comp_dir, plan.n_soundscapes, plan.soundscape_s, seed,
+                     n_unlabeled=plan.labelled_soundscapes, style=plan.style, n_labelled=plan.labelled_soundscapes)
     return comp_dir
 
 
@@ -141,6 +144,8 @@ def cli(argv) -> int:
     parser.add_argument("--soundscapes", type=int,
                         help="number of test soundscapes (default 4 of 60 s, quick 4 of 30 s)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the logistic-regression baseline")
+    parser.add_argument("--style", choices=["kit", "birdclef2026"], default="kit",
+                        help="competition layout; birdclef2026 also writes 2 labelled train soundscapes (trained on)")
     add_config_arguments(parser)
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else DemoPlan()
@@ -148,6 +153,10 @@ def cli(argv) -> int:
         from dataclasses import replace
 
         plan = replace(plan, epochs=args.epochs or plan.epochs, n_soundscapes=args.soundscapes or plan.n_soundscapes)
+    if args.style == "birdclef2026":
+        from dataclasses import replace
+
+        plan = replace(plan, style=args.style, labelled_soundscapes=2)
     if args.config:
         raise ValueError("demo builds its own small config: use --set KEY=VALUE to change it, not --config")
     result = run_demo(args.out, args.clips, args.quick, args.backbone or ["cnn"], args.seed, args.set,
