@@ -88,6 +88,22 @@ def test_2026_validates_on_the_labelled_soundscapes(y2026):
     assert load_checkpoint(result["best"]).config.data.valid_set == "soundscapes"
 
 
+def test_part_of_the_soundscapes_validates_and_the_others_train(y2026):
+    from kit.train.soundscapes import plan_soundscapes
+
+    folder, _, _ = y2026
+    said = []
+    plan = plan_soundscapes(_config(["valid_set=soundscapes", "soundscape_valid_frac=0.5"]), folder,
+                            read_labels(folder), said.append)
+    assert len(plan.valid.files()) == 1 and len(plan.train.files()) == 1
+    assert len(plan.valid) + len(plan.train) == 15 and not set(plan.valid.files()) & set(plan.train.files())
+    assert any(f"validating on {len(plan.valid)} windows of 1 soundscapes; {len(plan.train)} windows" in s
+               for s in said)
+    plan = plan_soundscapes(_config(["valid_set=soundscapes", "soundscape_labels=false"]), folder,
+                            read_labels(folder), said.append)
+    assert plan.train is None and len(plan.valid) == 15
+
+
 def test_soundscape_windows_are_the_inference_windows(y2026):
     """A labelled window's item holds the samples the submission path reads for that window, its target the
     file's labels, its weight soundscape_weight; with augmentation off the training item is the same."""
