@@ -1,11 +1,13 @@
-"""Tiny competition folders in each BirdCLEF year's layout (2021-2025), written into a test's tmp folder.
+"""Tiny competition folders in each BirdCLEF year's layout (2021-2026), written into a test's tmp folder.
 
 The CSV and JSON texts are the real files' formats: the header lines and the awkward rows of each year as the
 competitions published them (as quoted in competitors' public repositories): 2021's `train_short_audio/` with
 bare file names and `row_id,birds`; 2022's `row_id,target` with `<soundscape>_<bird>_<end s>` ids, test.csv
 and scored_birds.json; 2023/2024's `[]` written unquoted and eBird_Taxonomy_v2021.csv beside the data; 2025's
 `train.csv` with numeric labels (`1139490`, `41663`), `['']` lists, `collection` and unrated (0.0) CSA / iNat
-recordings, and `taxonomy.csv` with labels no training recording has. Rows are a handful of made-up but
+recordings, and `taxonomy.csv` with labels no training recording has; 2026's `train.csv` (its column order,
+`class_name`, `inat_taxon_id`), numeric and sonotype labels, `train_soundscapes_labels.csv` (hh:mm:ss, `;` lists,
+every row twice) and `BC2026_*` soundscapes of 60 s. Rows are a handful of made-up but
 format-true records. The audio is placeholder tones (pitch by label), never real recordings.
 """
 from __future__ import annotations
@@ -130,7 +132,57 @@ Y2025 = {
     "soundscapes": ["H02_20230420_074000.ogg"],
 }
 
-YEARS = {2021: Y2021, 2022: Y2022, 2023: Y2023, 2024: Y2024, 2025: Y2025}
+# 2026 (BirdCLEF+ 2026): numeric iNat ids, eBird codes and insect sonotypes that share one inat_taxon_id, all text;
+# the submission's columns string-sorted (numeric ids first). `0412345` is made up (no real label starts with a
+# zero): it proves no reader turns a label into a number. 24321 and the sonotypes have no train_audio.
+TAXONOMY_2026 = [("0412345", "Made-up leadingzero", "Insecta"), ("1161364", "Guyalna cuta", "Insecta"),
+                 ("116570", "Fidicina mannifera", "Insecta"), ("22961", "Leptodactylus podicipinus", "Amphibia"),
+                 ("23158", "Leptodactylus fuscus", "Amphibia"), ("24321", "Physalaemus nattereri", "Amphibia"),
+                 ("47158son01", "Insecta sonotype 1", "Insecta"), ("47158son02", "Insecta sonotype 2", "Insecta"),
+                 ("517063", "Pseudis platensis", "Amphibia"), ("65380", "Alouatta caraya", "Mammalia"),
+                 ("grekis", "Pitangus sulphuratus", "Aves"), ("rufhor2", "Furnarius rufus", "Aves")]
+_2026 = [("1161364", "[]", "[]", "iNat1216197", "iNat", "0.0", "Lucas Barbosa", "-22.7562,-46.8666"),
+         ("1161364", "[]", "[]", "iNat1300117", "iNat", "0.0", "Ana Gómez", "-16.5013,-56.4179"),
+         ("116570", "[]", "[]", "iNat987655", "iNat", "0.0", "Ana Gómez", "-16.6,-56.7"),
+         ("22961", "['23158']", "['call']", "XC712345", "XC", "3.5", "Peter Boesman", "-19.01,-57.65"),
+         ("22961", "['']", "['']", "iNat553311", "iNat", "0.0", "Juan Pérez", "-19.2,-57.1"),
+         ("23158", "[]", "[]", "iNat640001", "iNat", "0.0", "Juan Pérez", "-16.4,-56.2"),
+         ("517063", "[]", "[]", "iNat771002", "iNat", "0.0", "Lucas Barbosa", "-18.0,-57.5"),
+         ("65380", "[]", "[]", "iNat812003", "iNat", "0.0", "Ana Gómez", "-17.9,-57.3"),
+         ("0412345", "[]", "[]", "iNat900004", "iNat", "0.0", "Ana Gómez", "-17.1,-56.9"),
+         ("grekis", "[]", "['song']", "XC197254", "XC", "4.0", "Andrew Spencer", "-16.3,-56.6"),
+         ("grekis", "\"['rufhor2', '1161364']\"", "\"['call', 'song']\"", "XC308716", "XC", "2.5", "Andrew Spencer",
+          "-16.9,-56.1"),
+         ("rufhor2", "['grekis']", "['call']", "XC133080", "XC", "5.0", "Peter Boesman", "-22.7,-46.8")]
+_NAMES_2026 = {label: (name, kind) for label, name, kind in TAXONOMY_2026}
+TRAIN_SOUNDSCAPES_2026 = ["BC2026_Train_0039_S22_20211231_201500.ogg", "BC2026_Train_0102_S03_20220105_063000.ogg",
+                          "BC2026_Train_0500_S13_20220110_000000.ogg"]   # fully, partly and not labelled
+SEGMENTS_2026 = ([(0, 0, "22961;23158;24321;517063;65380")]           # the issue's example row
+                 + [(0, w, ["1161364", "47158son01;grekis", "rufhor2;0412345", "116570"][w % 4]) for w in range(1, 12)]
+                 + [(1, 0, "47158son02"), (1, 1, "22961;47158son01"), (1, 2, "65380")])
+_LABEL_ROWS_2026 = [f"{TRAIN_SOUNDSCAPES_2026[f]},00:{5 * w // 60:02d}:{5 * w % 60:02d},"
+                    f"00:{5 * (w + 1) // 60:02d}:{5 * (w + 1) % 60:02d},{labels}" for f, w, labels in SEGMENTS_2026]
+Y2026 = {
+    "metadata": "train.csv", "audio": "train_audio",
+    "header": "primary_label,secondary_labels,type,latitude,longitude,scientific_name,common_name,class_name,"
+              "inat_taxon_id,author,license,rating,url,filename,collection",
+    "rows": [f"{p},{s},{t},{ll},{_NAMES_2026[p][0]},{_NAMES_2026[p][0]},{_NAMES_2026[p][1]},"
+             f"{p if p[0].isdigit() else ''},{a},cc-by-nc,{r},https://example.org/{x},{p}/{x}.ogg,{c}"
+             for p, s, t, x, c, r, a, ll in _2026],
+    "files": {"taxonomy.csv": "primary_label,inat_taxon_id,scientific_name,common_name,class_name\n" + "".join(
+        f"{p},{p[:5] if 'son' in p else (p if p[0].isdigit() else 2000 + i)},{n},{n},{k}\n"
+        for i, (p, n, k) in enumerate(TAXONOMY_2026)),
+              "sample_submission.csv": "row_id," + ",".join(p for p, _, _ in TAXONOMY_2026) + "\n" + "".join(
+        f"BC2026_Test_0001_S05_20250227_010002_{e}," + ",".join(["0.0"] * len(TAXONOMY_2026)) + "\n"
+        for e in (5, 10, 15)),
+              "train_soundscapes_labels.csv": "filename,start,end,primary_label\n" + "".join(
+        f"{row}\n" for row in _LABEL_ROWS_2026 * 2),                  # every row twice, as the real file
+              "recording_location.txt": "Pantanal, Brazil\n"},
+    "soundscapes": ["BC2026_Test_0001_S05_20250227_010002.ogg"],
+    "train_soundscapes": TRAIN_SOUNDSCAPES_2026, "soundscape_s": 60.0,
+}
+
+YEARS = {2021: Y2021, 2022: Y2022, 2023: Y2023, 2024: Y2024, 2025: Y2025, 2026: Y2026}
 
 
 def _tone(seconds: float, freq_hz: float, seed: int) -> np.ndarray:
@@ -161,7 +213,10 @@ def make_year(folder, year: int, drop=()) -> Path:
     for i, (label, name) in enumerate(zip(meta["primary_label"], meta["filename"])):
         relative = f"{label}/{name}" if spec["audio"] == "train_short_audio" else name
         _write(folder / spec["audio"] / relative, _tone(CLIP_S, 300.0 * 1.8 ** labels.index(label), seed=i))
-    for k, name in enumerate(spec["soundscapes"]):
-        parts = [_tone(SOUNDSCAPE_S / len(labels), 300.0 * 1.8 ** j, seed=100 + k) for j in range(len(labels))]
-        _write(folder / "test_soundscapes" / name, np.concatenate(parts)[: int(SOUNDSCAPE_S * SAMPLE_RATE_HZ)])
+    seconds = spec.get("soundscape_s", SOUNDSCAPE_S)
+    folders = (("test_soundscapes", spec["soundscapes"]), ("train_soundscapes", spec.get("train_soundscapes", ())))
+    for where, names in folders:
+        for k, name in enumerate(names):
+            parts = [_tone(seconds / len(labels), 300.0 * 1.8 ** j, seed=100 + k) for j in range(len(labels))]
+            _write(folder / where / name, np.concatenate(parts)[: int(seconds * SAMPLE_RATE_HZ)])
     return folder

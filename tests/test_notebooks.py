@@ -114,3 +114,23 @@ def test_train_notebook_runs_the_semi_supervised_loop(competition, shared_data, 
     student = load_checkpoint(out / "student" / "best.ckpt")
     assert student.config.model.backbone == "rnn" and student.labels == load_checkpoint(
         out / "rounds" / "best.ckpt").labels
+
+
+def test_notebooks_train_on_the_2026_layout_validate_on_its_soundscapes_and_submit(tmp_path, monkeypatch):
+    """BirdCLEF+ 2026's folder (tests/birdclef_years.py): train.ipynb trains on train_audio + the labelled
+    soundscapes and validates on them; submit.ipynb writes sample_submission.csv's header byte for byte."""
+    from birdclef_years import make_year
+
+    folder = make_year(tmp_path / "data", 2026)
+    monkeypatch.setenv("KIT_PATH", str(ROOT))
+    monkeypatch.setenv("KIT_DATA", str(folder))
+    monkeypatch.setenv("KIT_OUT", str(tmp_path / "run"))
+    monkeypatch.setenv("KIT_SET", " ".join(H.TINY_SETS + ["epochs=1", "batch_size=4", "valid_set=soundscapes"]))
+    run_notebook("train.ipynb", tmp_path)
+    assert "validating on 15 windows of 2 soundscapes" in (tmp_path / "run" / "train.log").read_text()
+    monkeypatch.setenv("KIT_CKPT", str(tmp_path / "run" / "best.ckpt"))
+    monkeypatch.setenv("KIT_OUT", str(tmp_path / "submission.csv"))
+    run_notebook("submit.ipynb", tmp_path)
+    header = (folder / "sample_submission.csv").read_bytes().split(b"\n")[0]
+    assert (tmp_path / "submission.csv").read_bytes().split(b"\n")[0] == header
+    assert len(pd.read_csv(tmp_path / "submission.csv")) == 12   # one 60 s test soundscape

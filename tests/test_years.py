@@ -1,5 +1,6 @@
-"""Every BirdCLEF year's files as they are (2021-2025, tests/birdclef_years.py): each layout is read, trains one
-epoch of a tiny model and predicts, or is refused with a message naming the format and its column."""
+"""Every BirdCLEF year's files as they are (2021-2026, tests/birdclef_years.py): each layout is read, trains one
+epoch of a tiny model and predicts, or is refused with a message naming the format and its column. 2026's labelled
+train soundscapes: tests/test_y2026.py."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import badfiles as B  # noqa: E402
-from birdclef_years import TAXONOMY_2025, make_year  # noqa: E402
+from birdclef_years import TAXONOMY_2025, TAXONOMY_2026, YEARS, make_year  # noqa: E402
 from train_data import TINY  # noqa: E402
 
 from kit.checkpoint import load_checkpoint  # noqa: E402
@@ -35,6 +36,7 @@ def _train(folder, out, sets=()) -> dict:
     (2023, ["abethr1", "abhori1", "abythr1", "afbfly1"], "train_audio/abethr1/XC128013.ogg"),
     (2024, ["asbfly", "ashdro1", "ashpri1"], "train_audio/asbfly/XC134896.ogg"),
     (2025, [p for p, _, _ in TAXONOMY_2025], "train_audio/1139490/CSA36385.ogg"),
+    (2026, [p for p, _, _ in TAXONOMY_2026], "train_audio/1161364/iNat1216197.ogg"),
 ])
 def test_each_year_reads_as_it_is(tmp_path, year, labels, paths):
     folder = make_year(tmp_path / str(year), year)
@@ -52,7 +54,8 @@ def test_each_year_reads_as_it_is(tmp_path, year, labels, paths):
                 2022: ("XC126500", ["houfin"]),          # apapan is not a label: dropped with a note
                 2023: ("XC363502", ["abhori1"]),
                 2024: ("XC175797", ["ashdro1"]),
-                2025: ("XC308716", ["41663"])}[year]     # "['ashgre1', '41663']": numeric label, primary dropped
+                2025: ("XC308716", ["41663"]),           # "['ashgre1', '41663']": numeric label, primary dropped
+                2026: ("XC308716", ["rufhor2", "1161364"])}[year]
     assert secondary[expected[0]] == expected[1]
     if year == 2025:
         assert secondary["CSA36385"] == [] and table.frame["primary_label"][0] == "1139490"   # [''], a string
@@ -64,7 +67,7 @@ def test_eBird_taxonomy_is_not_a_label_list(tmp_path):
     assert read_labels(folder).labels == ["asbfly", "ashdro1", "ashpri1"]
 
 
-@pytest.mark.parametrize("year", [2023, 2024, 2025])
+@pytest.mark.parametrize("year", [2023, 2024, 2025, 2026])
 def test_wide_years_train_and_predict_in_the_submission_order(tmp_path, year):
     folder = make_year(tmp_path / "data", year)
     result = _train(folder, tmp_path / "run")
@@ -74,7 +77,10 @@ def test_wide_years_train_and_predict_in_the_submission_order(tmp_path, year):
     written = pd.read_csv(tmp_path / "submission.csv", dtype={"row_id": str})
     assert list(written.columns) == list(sample.columns) and list(frame.columns) == list(sample.columns)
     stem = next((folder / "test_soundscapes").iterdir()).stem
-    assert written["row_id"].tolist() == [f"{stem}_{e}" for e in WINDOWS]
+    ends = range(5, int(YEARS[year].get("soundscape_s", WINDOWS[-1])) + 1, 5)
+    assert written["row_id"].tolist() == [f"{stem}_{e}" for e in ends]
+    header = (folder / "sample_submission.csv").read_bytes().split(b"\n")[0]
+    assert (tmp_path / "submission.csv").read_bytes().split(b"\n")[0] == header   # byte for byte
     values = written.iloc[:, 1:].to_numpy()
     assert np.isfinite(values).all() and (values >= 0).all() and (values <= 1).all()
 

@@ -15,7 +15,7 @@ def main(argv) -> int:
     parser.add_argument("--out", required=True, help="new folder for the bundle")
     parser.add_argument("--user", default="", help="Kaggle user name (default: $KAGGLE_USERNAME)")
     parser.add_argument("--slug", default="kit-bundle", help="dataset slug (default: %(default)s)")
-    parser.add_argument("--competition", default="birdclef-2025", help="competition attached to the kernel")
+    parser.add_argument("--competition", default="birdclef-2026", help="competition attached to the kernel")
     parser.add_argument("--upload", action="store_true", help="upload with the kaggle package (needs credentials)")
     parser.add_argument("--new-version", action="store_true", help="with --upload: a new version of the dataset")
     args = parser.parse_args(argv)

@@ -23,6 +23,8 @@ def main(argv) -> int:
     parser.add_argument("--soundscapes", type=int,
                         help="number of test soundscapes (default 4 of 60 s, quick 4 of 30 s)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the logistic-regression baseline")
+    parser.add_argument("--style", choices=["kit", "birdclef2026"], default="kit",
+                        help="competition layout; birdclef2026 also writes 2 labelled train soundscapes (trained on)")
     add_config_arguments(parser)
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else DemoPlan()
@@ -30,6 +32,10 @@ def main(argv) -> int:
         from dataclasses import replace
 
         plan = replace(plan, epochs=args.epochs or plan.epochs, n_soundscapes=args.soundscapes or plan.n_soundscapes)
+    if args.style == "birdclef2026":
+        from dataclasses import replace
+
+        plan = replace(plan, style=args.style, labelled_soundscapes=2)
     if args.config:
         raise ValueError("demo builds its own small config: use --set KEY=VALUE to change it, not --config")
     result = run_demo(args.out, args.clips, args.quick, args.backbone or ["cnn"], args.seed, args.set,

@@ -31,13 +31,20 @@ def main(argv) -> int:
     parser.add_argument("--unlabeled", type=int, default=0, metavar="N",
                         help="also write N unlabeled soundscapes to train_soundscapes/ (other mixes of the "
                              "held-out clips, for pseudo-labelling; default 0)")
+    parser.add_argument("--style", choices=["kit", "birdclef2026"], default="kit",
+                        help="file layout: kit (train_metadata.csv, soundscape_NNN.ogg) or birdclef2026 (BirdCLEF+ "
+                             "2026's: train.csv, taxonomy.csv with sonotypes, BC2026_* names; kit.compete.layout2026)")
+    parser.add_argument("--labelled", type=int, default=0, metavar="M",
+                        help="write the window labels of the first M of the --unlabeled soundscapes to "
+                             "train_soundscapes_labels.csv (as BirdCLEF+ 2026; kit trains on them; default 0)")
     parser.add_argument("--group-column", default="auto",
                         help="CSV column grouping clips of one recording (auto: src_file when present; '' = none)")
     args = parser.parse_args(argv)
     settings = MixSettings(holdout_frac=args.holdout_frac, events_per_window=args.events_per_window,
                            layout=args.layout, noise_dbfs=args.noise_dbfs)
     paths = make_competition(args.clips, args.out, args.soundscapes, args.soundscape_s, args.seed,
-                             args.sample_rate_hz, settings, args.group_column, args.unlabeled)
+                             args.sample_rate_hz, settings, args.group_column, args.unlabeled, args.style,
+                             args.labelled)
     info = json.loads(Path(paths["info"]).read_text())
     print(f"competition in {paths['root']}: {len(info['labels'])} labels, {len(info['train_clips'])} training "
           f"clips, {len(info['soundscape_clips'])} held-out clips mixed into {args.soundscapes} soundscapes")

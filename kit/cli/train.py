@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "stratified by label); writes OUT/fold_<k>/, oof.csv")
     parser.add_argument("--pseudo", metavar="CSV", help="also train on these pseudo-labelled windows (python -m kit "
                                                         "pseudo-label; sets pseudo_csv)")
+    parser.add_argument("--valid", choices=["split", "soundscapes"],
+                        help="validate on the held-out recordings (split) or on the labelled train soundscapes "
+                             "(soundscapes: train_soundscapes_labels.csv, BirdCLEF+ 2026; sets valid_set)")
     parser.add_argument("--rounds", type=int, metavar="R",
                         help="with --pseudo: R pseudo-label rounds in this call (pseudo_rounds; default 2 when the run "
                              "starts from the CSV's teacher, else 1); rounds 1..R-1 in OUT/round_<k>/")
@@ -39,6 +42,8 @@ def main(argv) -> int:
     config = config_from_args(args)
     if args.pseudo:
         config = config.override([f"pseudo_csv={Path(args.pseudo).resolve()}"])
+    if args.valid:
+        config = config.override([f"valid_set={args.valid}"])
     if args.rounds is not None and args.rounds < 1:
         raise ValueError(f"--rounds {args.rounds}: need at least 1")
     if args.rounds is not None and args.rounds > 1 and not config.pseudo.pseudo_csv:

@@ -33,16 +33,18 @@ def _stats(extractor: FeatureExtractor, waves) -> np.ndarray:
 
 
 def fit_baseline(comp_dir, audio: AudioConfig = AudioConfig(), c_inverse_reg: float = 1.0, seed: int = 0):
-    """(fitted sklearn pipeline, extractor) from comp_dir/train_metadata.csv and train_audio."""
+    """(fitted sklearn pipeline, extractor) from comp_dir/train_metadata.csv (or 2026's train.csv) and train_audio;
+    labels read as text (`0412345` stays a string)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     comp_dir = Path(comp_dir)
-    meta_path = comp_dir / "train_metadata.csv"
+    meta_path = next((p for p in (comp_dir / "train_metadata.csv", comp_dir / "train.csv") if p.is_file()),
+                     comp_dir / "train_metadata.csv")
     if not meta_path.is_file():
-        raise FileNotFoundError(f"{meta_path} not found: is {comp_dir} a competition folder?")
-    meta = pd.read_csv(meta_path)
+        raise FileNotFoundError(f"{meta_path} (or train.csv) not found: is {comp_dir} a competition folder?")
+    meta = pd.read_csv(meta_path, dtype=str, keep_default_na=False)
     extractor = FeatureExtractor(audio, FeatureConfig(norm_mel="none")).eval()
     waves = [load_audio(resolve_inside(comp_dir / "train_audio", f), audio.sample_rate_hz)
              for f in progress(meta["filename"], desc="baseline features")]

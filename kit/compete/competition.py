@@ -209,6 +209,9 @@ def _prepare_out(out_dir: Path) -> None:
                                    f"refusing to overwrite it (choose another --out)")
         for name in ("train_audio", "test_soundscapes", "train_soundscapes"):
             shutil.rmtree(out_dir / name, ignore_errors=True)
+        for name in ("train_metadata.csv", "train.csv", "taxonomy.csv", "train_soundscapes_labels.csv",
+                     "train_soundscapes_truth.csv", "recording_location.txt"):  # either --style's files
+            (out_dir / name).unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -259,15 +262,25 @@ def write_ogg(path, x: np.ndarray, sample_rate_hz: int) -> Path:
 
 def make_competition(clips_csv, out_dir, n_soundscapes: int = 4, soundscape_s: float = 60.0, seed: int = 0,
                      sample_rate_hz: int = 32000, settings: MixSettings = MixSettings(),
-                     group_column: str = "auto", n_unlabeled: int = 0) -> dict:
+                     group_column: str = "auto", n_unlabeled: int = 0, style: str = "kit",
+                     n_labelled: int = 0) -> dict:
     """Build the competition folder (see the module docstring); returns {name: path}.
 
     n_unlabeled > 0 also writes train_soundscapes/ (BirdCLEF's unlabeled soundscapes of the test's sites):
     other mixes of the same held-out clips, never the test files themselves, drawn after the test soundscapes
     from their own generator (the test folder is the same with or without them). Their truth goes to
-    train_soundscapes_truth.csv, for analysis only: kit's training never reads it."""
+    train_soundscapes_truth.csv, for analysis only: kit's training never reads it. n_labelled <= n_unlabeled
+    writes the window labels of the first n_labelled of them to train_soundscapes_labels.csv (BirdCLEF+ 2026's
+    labelled train soundscapes, which kit trains on). style: kit, or birdclef2026 (kit.compete.layout2026)."""
+    from kit.compete import layout2026
+
     if n_soundscapes < 1 or n_unlabeled < 0:
         raise CompetitionError(f"n_soundscapes={n_soundscapes} must be >= 1 and n_unlabeled={n_unlabeled} >= 0")
+    if not 0 <= n_labelled <= n_unlabeled:
+        raise CompetitionError(f"n_labelled={n_labelled} must be in [0, n_unlabeled={n_unlabeled}]: it labels the "
+                               f"first train soundscapes")
+    if style not in layout2026.STYLES:
+        raise CompetitionError(f"style={style!r} must be one of {', '.join(layout2026.STYLES)}")
     windows = soundscape_s / settings.window_s
     if soundscape_s <= 0 or abs(windows - round(windows)) > 1e-9:
         raise CompetitionError(f"soundscape_s={soundscape_s} must be a positive multiple of {settings.window_s} s")
@@ -282,29 +295,40 @@ def make_competition(clips_csv, out_dir, n_soundscapes: int = 4, soundscape_s: f
     out_dir = Path(out_dir)
     _prepare_out(out_dir)
     meta = _copy_train(train, out_dir)
-    atomic_write_csv(meta, out_dir / "train_metadata.csv")
+    y2026 = style == "birdclef2026"
+    if y2026:
+        layout2026.write_train_csv(meta, out_dir)
+        layout2026.write_taxonomy(labels, out_dir)
+        labels = layout2026.all_labels(labels)
+    else:
+        atomic_write_csv(meta, out_dir / "train_metadata.csv")
     mix = dict(soundscape_s=soundscape_s, sample_rate_hz=sample_rate_hz, settings=settings, labels=labels,
                clips_csv=clips_csv)
+    stems = [layout2026.soundscape_stem("Test", k) for k in range(n_soundscapes)] if y2026 else None
     truth_rows, event_rows = _mix_folder(out_dir / "test_soundscapes", "soundscape", n_soundscapes, rng,
-                                         _clip_feeder(holdout, sample_rate_hz, rng), **mix)
+                                         _clip_feeder(holdout, sample_rate_hz, rng), **mix, stems=stems)
     if n_unlabeled:
         other = np.random.default_rng([seed, 1])
+        stems = [layout2026.soundscape_stem("Train", k) for k in range(n_unlabeled)] if y2026 else \
+            [f"unlabeled_{k:03d}" for k in range(n_unlabeled)]
         rows, _ = _mix_folder(out_dir / "train_soundscapes", "unlabeled", n_unlabeled, other,
-                              _clip_feeder(holdout, sample_rate_hz, other), **mix)
+                              _clip_feeder(holdout, sample_rate_hz, other), **mix, stems=stems)
         atomic_write_csv(pd.DataFrame(rows, columns=["row_id", *labels]), out_dir / "train_soundscapes_truth.csv")
+        if n_labelled:
+            layout2026.write_soundscape_labels(rows, stems[:n_labelled], settings.window_s, out_dir)
     return _write_tables(out_dir, labels, truth_rows, event_rows, train, holdout,
                          dict(clips_csv=str(clips_csv), n_soundscapes=n_soundscapes, soundscape_s=soundscape_s,
                               seed=seed, sample_rate_hz=sample_rate_hz, settings=asdict(settings),
-                              n_unlabeled=n_unlabeled))
+                              n_unlabeled=n_unlabeled, style=style, n_labelled=n_labelled))
 
 
 def _mix_folder(folder: Path, prefix: str, count: int, rng, next_clip, soundscape_s: float, sample_rate_hz: int,
-                settings: MixSettings, labels: list, clips_csv) -> tuple:
-    """Write `count` soundscapes `<prefix>_NNN.ogg` into folder; (truth rows, event frames)."""
+                settings: MixSettings, labels: list, clips_csv, stems=None) -> tuple:
+    """Write `count` soundscapes `<prefix>_NNN.ogg` (or `<stems[k]>.ogg`) into folder; (truth rows, event frames)."""
     windows = int(round(soundscape_s / settings.window_s))
     truth_rows, event_rows = [], []
     for k in progress(range(count), desc=folder.name):
-        stem = f"{prefix}_{k:03d}"
+        stem = stems[k] if stems else f"{prefix}_{k:03d}"
         try:
             x, events = mix_soundscape(soundscape_s, sample_rate_hz, settings, rng, next_clip)
         except AudioError as exc:
@@ -327,7 +351,8 @@ def _write_tables(out_dir: Path, labels: list, truth_rows: list, event_rows: lis
     solution = pd.DataFrame(truth_rows, columns=["row_id", *labels])
     sample = solution.copy()
     sample[labels] = 0.0
-    paths = {"root": out_dir, "train_metadata": out_dir / "train_metadata.csv",
+    metadata = "train.csv" if params.get("style") == "birdclef2026" else "train_metadata.csv"
+    paths = {"root": out_dir, "train_metadata": out_dir / metadata,
              "train_audio": out_dir / "train_audio", "test_soundscapes": out_dir / "test_soundscapes",
              "sample_submission": out_dir / "sample_submission.csv", "solution": out_dir / "solution.csv",
              "events": out_dir / "events.csv", "info": out_dir / "competition.json"}

@@ -29,6 +29,8 @@ class DemoPlan:
     epochs: int = 12
     cnn_channels: tuple = (16, 32, 64)
     n_mels: int = 64
+    style: str = "kit"                # or birdclef2026: BirdCLEF+ 2026's layout (kit.compete.layout2026)
+    labelled_soundscapes: int = 0     # train soundscapes with train_soundscapes_labels.csv rows (trained on)
 
 
 QUICK = DemoPlan(n_classes=5, clips_per_class=12, n_soundscapes=4, soundscape_s=30.0, epochs=10,
@@ -53,7 +55,8 @@ def build(out_dir: Path, clips_csv, plan: DemoPlan, seed: int) -> Path:
     if clips_csv is None:
         clips_csv = make_clip_set(out_dir / "clips", plan.n_classes, plan.clips_per_class, plan.clip_s, seed=seed)
     comp_dir = out_dir / "competition"
-    make_competition(clips_csv, comp_dir, plan.n_soundscapes, plan.soundscape_s, seed)
+    make_competition(clips_csv, comp_dir, plan.n_soundscapes, plan.soundscape_s, seed,
+                     n_unlabeled=plan.labelled_soundscapes, style=plan.style, n_labelled=plan.labelled_soundscapes)
     return comp_dir
 
 

@@ -225,6 +225,10 @@ class DataConfig:
     bad_files: str = "skip"           # skip (with a warning and a summary) | stop
     split_seed: int = 0
     cache_audio_mb: float = 2048.0    # decoded training recordings kept in memory across epochs (per worker)
+    soundscape_labels: bool = True    # train on train_soundscapes_labels.csv's windows where the folder has one (2026)
+    soundscape_weight: float = 1.0    # loss weight of a labelled soundscape window (a recording weighs 1)
+    valid_set: str = "split"          # split (recordings: valid_frac) | soundscapes (the labelled soundscape windows)
+    soundscape_valid_frac: float = 1.0  # valid_set=soundscapes: share of the labelled soundscapes validated on
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -243,6 +247,13 @@ class DataConfig:
             raise ConfigError(f"cache_audio_mb={self.cache_audio_mb} must be >= 0 (0 = decode every epoch)")
         if not 0 <= self.secondary_label_weight <= 1:
             raise ConfigError(f"secondary_label_weight={self.secondary_label_weight} must be in [0, 1]")
+        _choice("valid_set", self.valid_set, ("split", "soundscapes"))
+        if not self.soundscape_weight > 0:
+            raise ConfigError(f"soundscape_weight={self.soundscape_weight} must be > 0 (set soundscape_labels=false "
+                              f"to train without the labelled soundscapes)")
+        if not 0 < self.soundscape_valid_frac <= 1:
+            raise ConfigError(f"soundscape_valid_frac={self.soundscape_valid_frac} must be in (0, 1] (the share of "
+                              f"the labelled soundscapes validated on with valid_set=soundscapes)")
 
 
 @dataclass(frozen=True)

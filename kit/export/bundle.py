@@ -93,7 +93,7 @@ def _notebook_path() -> Path:
 
 
 def make_bundle(checkpoints, out_dir, user: str = "", slug: str = "kit-bundle",
-                competition: str = "birdclef-2025") -> dict:
+                competition: str = "birdclef-2026") -> dict:
     """Write the dataset and kernel folders; returns their paths. Nothing is uploaded."""
     import kit
 

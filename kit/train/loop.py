@@ -35,6 +35,7 @@ from kit.train.ema import ModelEma
 from kit.train.labels import filter_by_rating, unrecorded_labels
 from kit.train.losses import make_loss
 from kit.train.resolve import resolve_config
+from kit.train.soundscapes import plan_soundscapes
 from kit.train.state import Dist, Run, RunLog, fresh_progress, load_resume, restore_state, save_state, setup_distributed
 from kit.utils import atomic_write_text, progress, seed_everything, tune_malloc
 
@@ -125,7 +126,8 @@ def train_epoch(run: Run, loader, desc: str, epoch: int = 0) -> dict:
         crops, target, hook = augment_batch(run, crops, target, epoch, step)
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
             logits = model(crops, valid, feature_hook=hook)
-        loss = run.loss_fn(logits.float(), target, weight if run.config.data.rating_weight else None)
+        weighted = run.config.data.rating_weight or run.config.data.soundscape_weight != 1
+        loss = run.loss_fn(logits.float(), target, weight if weighted else None)
         optimizer.zero_grad(set_to_none=True)
         if use_amp:
             scaler.scale(loss).backward()
@@ -186,6 +188,9 @@ def prepare_data(config: Config, data, log: RunLog, fold=None) -> tuple:
     else:
         folds, notes = assign_folds(table, config.data, fold[1])
         train_index, valid_index = np.flatnonzero(folds != fold[0]), np.flatnonzero(folds == fold[0])
+    soundscapes = plan_soundscapes(config, data, table, log, fold)
+    if soundscapes.valid is not None:  # valid_set=soundscapes: every recording trains
+        train_index, valid_index = np.arange(len(table)), np.arange(0)
     missing = unrecorded_labels(table)
     if missing:
         notes.append(f"{len(missing)} of {len(table.labels)} label(s) have no training recording (learnt only "
@@ -210,15 +215,19 @@ def prepare_data(config: Config, data, log: RunLog, fold=None) -> tuple:
                                  background=background)
     valid_set = RecordingDataset(table, valid_index, config, train=False, seed=config.train.seed)
     if config.pseudo.pseudo_csv:
-        train_set = with_pseudo_labels(train_set, table.labels, config, background, log)
+        train_set = with_pseudo_labels(train_set, table.labels, config, background, log, soundscapes)
+    train_set, valid_set = soundscapes.attach(train_set, valid_set, config, background)
     return table.labels, train_set, valid_set, [f"{p}: {why}" for p, why in bad]
 
 
-def with_pseudo_labels(train_set, labels: list, config: Config, background, log: RunLog):
-    """The training set plus the pseudo-labelled windows of config.pseudo.pseudo_csv (kit.train.pseudo)."""
+def with_pseudo_labels(train_set, labels: list, config: Config, background, log: RunLog, soundscapes=None):
+    """The training set plus the pseudo-labelled windows of config.pseudo.pseudo_csv (kit.train.pseudo), less the
+    windows of the labelled soundscapes (kit.train.soundscapes)."""
     from kit.train.pseudo import MixedDataset, PseudoDataset, read_pseudo
 
     table = read_pseudo(config.pseudo.pseudo_csv, labels, config)
+    if soundscapes is not None:
+        table = soundscapes.exclude_from_pseudo(table, log)
     for note in table.notes:
         log(f"note: {note}")
     mixed = MixedDataset(train_set, PseudoDataset(table, config, config.train.seed, train_set.cache, background),
