@@ -16,12 +16,12 @@ GOLDEN = Path(__file__).parent / "golden"
 # rank of each stage: a module may import modules of its own rank or lower, never higher
 STAGES = {
     "kit": 0, "kit.utils": 0, "kit.config": 0, "kit.metrics": 0, "kit.formats": 0, "kit.softlabels": 0,
-    "kit.audio": 1, "kit.features": 2, "kit.models": 3, "kit.checkpoint": 3,
+    "kit.audio": 1, "kit.features": 2, "kit.models": 3, "kit.checkpoint": 3, "kit.foreign": 3,
     "kit.train": 4, "kit.export": 5, "kit.infer": 6, "kit.compete": 7, "kit.bench": 8,
     "kit.cli": 9, "kit.__main__": 9,
 }
-SUBPACKAGES = ("kit.audio", "kit.features", "kit.models", "kit.train", "kit.export", "kit.infer", "kit.compete",
-               "kit.bench")
+SUBPACKAGES = ("kit.audio", "kit.features", "kit.models", "kit.foreign", "kit.train", "kit.export", "kit.infer",
+               "kit.compete", "kit.bench")
 
 
 def module_name(path: Path) -> str:

@@ -134,10 +134,14 @@ def cli(argv) -> int:
     from kit.train import build_parser, command_config, run_command
 
     parser = build_parser()
+    parser.add_argument("--teacher-embeddings", metavar="NPZ", help="also distil a foreign teacher's embeddings "
+                        "(kit pseudo-label --teacher writes them; sets data.teacher_embeddings, kit.train.distill)")
     parser.add_argument("--rounds", type=int, metavar="R",
                         help=f"with --pseudo: R pseudo-label rounds in this call (default {DEFAULT_ROUNDS} when the "
                              f"run starts from the CSV's teacher, else 1); rounds 1..R-1 in OUT/round_<k>/")
     args = parser.parse_args(argv)
+    if args.teacher_embeddings:
+        args.set.append(f"teacher_embeddings={Path(args.teacher_embeddings).resolve()}")
     config = command_config(args)
     if args.rounds is not None and args.rounds > 1 and args.folds:
         raise ValueError(f"--rounds {args.rounds} with --folds: train the folds, pseudo-label with them, then run "

@@ -224,6 +224,10 @@ class DataConfig:
     pseudo_init: str = "teacher"      # a run with pseudo_csv starts from the weights that made it | scratch
     pseudo_epoch_frac: float = 1.0    # a run that starts from its teacher trains this fraction of `epochs`
     pseudo_jitter_s: float = 0.0      # each epoch moves a pseudo window's input by up to +-this (0: the window itself)
+    teacher_embeddings: typing.Optional[str] = None  # a foreign teacher's window embeddings (pseudo-label
+    #                                   --teacher): + a cosine loss to them via a projection head (kit.train.distill)
+    embed_loss_weight: float = 1.0    # that loss's weight beside the label loss
+    embed_epochs: int = 0             # only in the first N epochs (distil, then fine-tune); 0 = every epoch
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -246,6 +250,9 @@ class DataConfig:
         if not 0 <= self.pseudo_jitter_s < 5:
             raise ConfigError(f"pseudo_jitter_s={self.pseudo_jitter_s} must be in [0, 5) seconds (how far a pseudo "
                               f"window's input may move from the window)")
+        if not self.embed_loss_weight > 0 or int(self.embed_epochs) != self.embed_epochs or self.embed_epochs < 0:
+            raise ConfigError(f"embed_loss_weight={self.embed_loss_weight} must be > 0 and embed_epochs="
+                              f"{self.embed_epochs!r} an integer >= 0 (0 = every epoch)")
         if self.pseudo_ratio < 0:
             raise ConfigError(f"pseudo_ratio={self.pseudo_ratio} must be >= 0 (pseudo windows per labelled "
                               f"recording in each epoch)")

@@ -35,8 +35,8 @@ from kit.infer.members import Runner, load_members
 # ---------------------------------------------------------------------------------------------------
 @dataclass
 class _FileAcc:
-    """Per soundscape: summed member probabilities per window and label, how many members ran per window and
-    label (members may have different label lists), what went wrong."""
+    """Per soundscape: summed (weighted) member probabilities per window and label, the summed weights of the
+    members that ran per window and label (members may have different label lists), what went wrong."""
 
     path: Path
     header_windows: Optional[int]
@@ -48,11 +48,11 @@ class _FileAcc:
     def add(self, first_row: int, probs: np.ndarray, counts: np.ndarray) -> None:
         end = first_row + len(probs)
         if self.sums is None:
-            self.sums, self.counts = np.zeros((0, probs.shape[1]), np.float64), np.zeros((0, probs.shape[1]), np.int64)
+            self.sums, self.counts = np.zeros((0, probs.shape[1]), np.float64), np.zeros((0, probs.shape[1]))
         if end > len(self.sums):
             grow = end - len(self.sums)
             self.sums = np.concatenate([self.sums, np.zeros((grow, probs.shape[1]))])
-            self.counts = np.concatenate([self.counts, np.zeros((grow, probs.shape[1]), np.int64)])
+            self.counts = np.concatenate([self.counts, np.zeros((grow, probs.shape[1]))])
         self.sums[first_row:end] += probs
         self.counts[first_row:end] += counts
 
@@ -244,8 +244,9 @@ def _set_threads(device) -> None:
 def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0,
                         infer: Optional[InferConfig] = None, device="auto",
                         clock: Callable[[], float] = time.monotonic, runtime: str = "torch", shared: bool = True,
-                        precision: str = "fp32"):
+                        precision: str = "fp32", teacher=None):
     """Read data_dir/test_soundscapes + sample_submission.csv, write a validated submission.csv atomically.
+    `teacher`: a kit.infer.foreign_member.ForeignBlend, blended in as the last member.
 
     A wide sample_submission (2023-2025) gives the label columns and their order. BirdCLEF 2022's long sample
     (`row_id,target`) gives one True/False row per soundscape, scored bird and window end (kit.infer.longform);
@@ -270,6 +271,7 @@ def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0
     files = _list_files(data_dir / "test_soundscapes")
     if files:
         members = load_members(checkpoints, device, runtime, shared, precision, files[:8])
+        members += [teacher.member(members)] if teacher is not None else []
     else:  # only the InferConfig is needed (and an int8 member would have nothing to calibrate on)
         members = load_members(checkpoints, device)
     infer = infer or members[0].config.infer
@@ -306,6 +308,8 @@ def infer_config_from(base: InferConfig, assignments) -> InferConfig:
 
 def cli(argv) -> int:
     from kit.checkpoint import load_checkpoint
+    from kit.infer.foreign_member import (add_teacher_arguments, foreign_s_per_window, load_foreign_blend,
+                                          teacher_options)
 
     parser = argparse.ArgumentParser(prog="python -m kit predict", description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint (repeat for an ensemble)")
@@ -332,20 +336,33 @@ def cli(argv) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override an InferConfig key: " + ", ".join(f.name for f in
                                                                          fields(InferConfig)))
+    add_teacher_arguments(parser, blend=True)
     args = parser.parse_args(argv)
     infer = infer_config_from(load_checkpoint(args.checkpoint[0]).config.infer, args.set)
+    teacher = None
+    if args.teacher:  # a foreign model blended in (kit.infer.foreign_member)
+        teacher = load_foreign_blend(args.teacher, args.teacher_labels, args.data, args.teacher_weight,
+                                     not args.no_genus, args.out, **teacher_options(args))
     if args.fit_members:
-        from kit.infer.fit import estimate_members
+        from kit.infer.fit import estimate_members, members_that_fit
 
         est = estimate_members(args.checkpoint, Path(args.data) / "test_soundscapes", args.budget_min,
                                args.test_windows, args.runtime, args.precision, probe_s=60.0)
-        keep = max(1, min(len(args.checkpoint), est.members_that_fit))
+        foreign_s = foreign_s_per_window(teacher, Path(args.data) / "test_soundscapes") if teacher else 0.0
+        fit = members_that_fit(est.fixed_s_per_window + foreign_s, est.member_s_per_window, args.test_windows,
+                               60 * args.budget_min) if teacher else est.members_that_fit
+        keep = max(1, min(len(args.checkpoint), fit))
         print(f"members that fit {args.test_windows} windows in {args.budget_min:g} min here: "
-              f"{est.members_that_fit} ({1e3 * est.fixed_s_per_window:.2f} ms per window decode + front-end, "
-              f"{1e3 * est.member_s_per_window:.2f} ms per member); using {keep} of {len(args.checkpoint)}")
+              f"{fit} ({1e3 * est.fixed_s_per_window:.2f} ms per window decode + front-end, "
+              f"{1e3 * est.member_s_per_window:.2f} ms per member"
+              + (f", {1e3 * foreign_s:.1f} ms per window for the teacher" if teacher else "")
+              + f"); using {keep} of {len(args.checkpoint)}")
         args.checkpoint = args.checkpoint[:keep]
+    if teacher is not None:
+        print(teacher.describe(len(args.checkpoint)))
     frame = predict_competition(args.checkpoint, args.data, args.out, args.budget_min, infer, args.device,
-                                runtime=args.runtime, shared=not args.separate, precision=args.precision)
+                                runtime=args.runtime, shared=not args.separate, precision=args.precision,
+                                teacher=teacher)
     shape = "row_id,target" if list(frame.columns) == ["row_id", "target"] else f"{len(frame.columns) - 1} labels"
     print(f"wrote {args.out}: {len(frame)} rows x {shape}")
     return 0

@@ -4,6 +4,12 @@ preprocessing from the checkpoints, TTA / smoothing from their InferConfig, the 
 
     python -m kit pseudo-label --checkpoint run/best.ckpt [--checkpoint ...] --soundscapes D/train_soundscapes
         --out pseudo.csv [--power 2] [--threshold 0.05] [--top-k 3] [--min-confidence 0.5] [--shift-s 0.5]
+    python -m kit pseudo-label --teacher MODEL.onnx|MODEL.tflite|birdnet --teacher-labels LABELS --data D
+        --soundscapes D/train_audio --soundscapes D/train_soundscapes --out teacher.csv
+
+With --teacher, a foreign model (kit.infer.teacher) labels the windows instead: its classes mapped to D's
+labels through D/taxonomy.csv by scientific name; unmatched labels left empty (no signal, masked in the loss);
+its embeddings written beside the CSV (teacher.embeddings.npz) for `kit train --teacher-embeddings`.
 
 Written with kit.softlabels (a provenance line, then filename,end_s,<labels>). Sharpening and filtering, in
 this order: p ** power (power > 1 pushes uncertain labels down, as the 2025 winner did between rounds),
@@ -131,11 +137,29 @@ def pseudo_label(checkpoints, sources, out_csv, power: float = 1.0, threshold: f
     return out
 
 
+def teacher_cli(args) -> int:
+    from kit.foreign import open_foreign_model
+    from kit.infer.foreign_member import teacher_options
+    from kit.infer.teacher import teacher_pseudo_label
+
+    if not args.data:
+        raise ValueError("--teacher needs --data COMP: the competition folder whose taxonomy.csv maps the teacher's "
+                         "classes to its labels")
+    model = open_foreign_model(args.teacher, args.teacher_labels, **teacher_options(args))
+    out = teacher_pseudo_label(model, args.data, args.soundscapes, args.out, not args.no_genus, args.power,
+                               args.threshold, args.top_k, args.min_confidence)
+    print(f"wrote {args.out}: {len(out)} windows of {out['filename'].nunique()} recordings x {out.shape[1] - 2} "
+          f"labels (teacher {model.path}; mapping report {args.out}.mapping.txt)")
+    return 0
+
+
 def cli(argv) -> int:
+    from kit.infer.foreign_member import add_teacher_arguments
+
     parser = argparse.ArgumentParser(prog="python -m kit pseudo-label", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint (repeat for an ensemble)")
+    parser.add_argument("--checkpoint", action="append", help="checkpoint (repeat for an ensemble)")
     parser.add_argument("--soundscapes", action="append", required=True, metavar="DIR_OR_FILE",
                         help="unlabeled soundscapes (a folder, searched recursively, or a file; repeatable)")
     parser.add_argument("--out", required=True, help="pseudo-label CSV to write")
@@ -151,7 +175,13 @@ def cli(argv) -> int:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--runtime", choices=["torch", "onnx", "openvino"], default="torch")
     parser.add_argument("--budget-min", type=float, help="time budget in minutes (default: none)")
+    parser.add_argument("--data", help="with --teacher: the competition folder (taxonomy.csv and its label list)")
+    add_teacher_arguments(parser)
     args = parser.parse_args(argv)
+    if bool(args.checkpoint) == bool(args.teacher):
+        parser.error("give --checkpoint (kit's models) or --teacher (a foreign model), one of the two")
+    if args.teacher:
+        return teacher_cli(args)
     out = pseudo_label(args.checkpoint, args.soundscapes, args.out, args.power, args.threshold, args.top_k,
                        args.device, args.runtime, args.budget_min, args.min_confidence, args.shift_s)
     print(f"wrote {args.out}: {len(out)} windows of {out['filename'].nunique()} recordings x "
