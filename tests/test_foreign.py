@@ -273,3 +273,18 @@ def test_birdnet_tflite_adapter_on_real_audio(shared_data):
     np.testing.assert_allclose(one_emb @ weight.T + bias, one_logits, atol=1e-3)
     birds = {model.class_names[i].split("_")[0] for i in np.argmax(logits, axis=1)}
     assert all(len(name.split(" ")) == 2 for name in birds)  # a species, not 'Dog' or 'Engine'
+
+
+def test_train_notebook_learns_from_a_foreign_teacher(made, tmp_path, monkeypatch):
+    """KIT_TEACHER: the notebook labels train_audio/ with the teacher and trains on its labels and embeddings."""
+    from test_notebooks import ROOT, run_notebook
+
+    comp, _, onnx_path, names, _, _ = made
+    for key, value in {"KIT_PATH": str(ROOT), "KIT_DATA": str(comp), "KIT_OUT": str(tmp_path / "run"),
+                       "KIT_TEACHER": str(onnx_path), "KIT_TEACHER_LABELS": str(names),
+                       "KIT_SET": " ".join(H.TINY_SETS + ["epochs=1", "batch_size=4"])}.items():
+        monkeypatch.setenv(key, value)
+    run_notebook("train.ipynb", tmp_path)
+    config = (tmp_path / "run" / "config.json").read_text()
+    assert str(tmp_path / "run-teacher" / "teacher.csv") in config and "teacher.embeddings.npz" in config
+    assert "embedding distillation" in (tmp_path / "run" / "train.log").read_text()

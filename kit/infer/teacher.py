@@ -121,4 +121,19 @@ def teacher_pseudo_label(model, data_dir, sources, out_csv, genus_fallback: bool
     return frame
 
 
-__all__ = ["teacher_pseudo_label", "teacher_windows", "label_map_for", "write_mapping_report"]
+def teach(teacher, teacher_labels, data_dir, out_csv, config, **model_options):
+    """The training notebook's step (KIT_TEACHER): the teacher's soft labels and embeddings of data_dir's
+    train_audio/ and train_soundscapes/ (those present) into out_csv; returns `config` set to train on both
+    (pseudo_csv, teacher_embeddings)."""
+    from kit.foreign import embeddings_path, open_foreign_model
+
+    model = open_foreign_model(teacher, teacher_labels, **model_options)
+    sources = [Path(data_dir) / n for n in ("train_audio", "train_soundscapes") if (Path(data_dir) / n).is_dir()]
+    teacher_pseudo_label(model, data_dir, sources, out_csv)
+    sets = [f"pseudo_csv={os.path.abspath(out_csv)}"]
+    if model.embedding_dim:
+        sets.append(f"teacher_embeddings={os.path.abspath(embeddings_path(out_csv))}")
+    return config.override(sets)
+
+
+__all__ = ["teacher_pseudo_label", "teacher_windows", "label_map_for", "write_mapping_report", "teach"]
