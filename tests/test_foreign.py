@@ -201,8 +201,9 @@ def test_cli_teacher_pseudo_label_and_predict(made, tmp_path, capsys):
     assert "1 exact, 2 by genus, 1 without teacher signal" in capsys.readouterr().out
     ckpt = H.tiny_checkpoint(tmp_path / "m.ckpt", labels=labels)
     assert main(["predict", "--checkpoint", str(ckpt), "--data", str(comp), "--out", str(tmp_path / "s.csv"),
-                 "--device", "cpu", "--teacher", str(onnx_path), "--teacher-labels", str(names)]) == 0
-    assert "teacher blend: probability average" in capsys.readouterr().out
+                 "--device", "cpu", "--teacher", str(onnx_path), "--teacher-labels", str(names), "--fit-members"]) == 0
+    printed = capsys.readouterr().out
+    assert "teacher blend: probability average" in printed and "ms per window for the teacher" in printed
     assert (tmp_path / "s.csv.mapping.txt").is_file() and len(pd.read_csv(tmp_path / "s.csv")) == 3
     with pytest.raises(SystemExit):
         main(["pseudo-label", "--checkpoint", str(ckpt), "--teacher", str(onnx_path), "--soundscapes", str(comp),
