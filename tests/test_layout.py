@@ -16,13 +16,14 @@ GOLDEN = Path(__file__).parent / "golden"
 
 # rank of each stage: a module may import modules of its own rank or lower, never higher
 STAGES = {
-    "kit": 0, "kit.utils": 0, "kit.mounts": 0, "kit.config": 0, "kit.metrics": 0, "kit.formats": 0, "kit.softlabels": 0,
-    "kit.audio": 1, "kit.features": 2, "kit.models": 3, "kit.checkpoint": 3,
+    "kit": 0, "kit.utils": 0, "kit.mounts": 0, "kit.config": 0, "kit.metrics": 0, "kit.formats": 0,
+    "kit.softlabels": 0,
+    "kit.audio": 1, "kit.features": 2, "kit.models": 3, "kit.checkpoint": 3, "kit.foreign": 3,
     "kit.train": 4, "kit.export": 5, "kit.infer": 6, "kit.pipeline": 7, "kit.compete": 8, "kit.bench": 9,
     "kit.cli": 10, "kit.__main__": 10,
 }
-SUBPACKAGES = ("kit.audio", "kit.features", "kit.models", "kit.train", "kit.export", "kit.infer", "kit.pipeline",
-               "kit.compete", "kit.bench")
+SUBPACKAGES = ("kit.audio", "kit.features", "kit.models", "kit.foreign", "kit.train", "kit.export", "kit.infer",
+               "kit.pipeline", "kit.compete", "kit.bench")
 
 
 def module_name(path: Path) -> str:

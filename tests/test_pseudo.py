@@ -302,9 +302,9 @@ def test_shifted_views_average_the_window_moved_by_real_audio(made, tmp_path, sh
         np.testing.assert_allclose(moved.loc[rows, LABELS].to_numpy(float), np.stack(by_hand), atol=1e-5)
         assert first == rows[0]
     assert not np.allclose(moved[LABELS].to_numpy(float), out[LABELS].to_numpy(float), atol=1e-4)
-    from kit.infer.pseudo import cli
+    from kit.cli import main
 
-    assert cli(["--checkpoint", str(ckpt), "--soundscapes", str(sounds), "--out", str(tmp_path / "cli.csv"),
+    assert main(["pseudo-label", "--checkpoint", str(ckpt), "--soundscapes", str(sounds), "--out", str(tmp_path / "cli.csv"),
                 "--min-confidence", "0", "--shift-s", str(shift_s), "--device", "cpu"]) == 0
     from_cli = read_soft_labels(tmp_path / "cli.csv")
     assert from_cli[0]["shift_s"] == shift_s and from_cli[1].equals(read_soft_labels(tmp_path / "moved.csv")[1])

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.utils import shared_data_dir
 
 
 def _real_crops(data_dir: Path, n_crops: int, cfg) -> np.ndarray:

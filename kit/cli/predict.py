@@ -5,10 +5,28 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from kit.cli.common import add_inference_arguments, apply_inference_arguments
+from kit.cli.common import add_inference_arguments, add_teacher_arguments, apply_inference_arguments, teacher_options
 from kit.config import InferConfig
 
 DESCRIPTION = "Write submission.csv for a competition's test_soundscapes (preprocessing from the checkpoints)."
+
+
+def fit_members(args, teacher) -> None:
+    """--fit-members: keep the first members that fit the test in the budget (the teacher's cost counted)."""
+    from kit.infer import estimate_members, foreign_s_per_window, members_that_fit
+
+    est = estimate_members(args.checkpoint, Path(args.data) / "test_soundscapes", args.budget_min,
+                           args.test_windows, args.runtime, args.precision, probe_s=60.0)
+    foreign_s = foreign_s_per_window(teacher, Path(args.data) / "test_soundscapes") if teacher else 0.0
+    fit = members_that_fit(est.fixed_s_per_window + foreign_s, est.member_s_per_window, args.test_windows,
+                           60 * args.budget_min) if teacher else est.members_that_fit
+    keep = max(1, min(len(args.checkpoint), fit))
+    print(f"members that fit {args.test_windows} windows in {args.budget_min:g} min here: "
+          f"{fit} ({1e3 * est.fixed_s_per_window:.2f} ms per window decode + front-end, "
+          f"{1e3 * est.member_s_per_window:.2f} ms per member"
+          + (f", {1e3 * foreign_s:.1f} ms per window for the teacher" if teacher else "")
+          + f"); using {keep} of {len(args.checkpoint)}")
+    args.checkpoint = args.checkpoint[:keep]
 
 
 def main(argv) -> int:
@@ -39,23 +57,24 @@ def main(argv) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override an InferConfig key: " + ", ".join(f.name for f in
                                                                          fields(InferConfig)))
+    add_teacher_arguments(parser, blend=True)
     add_inference_arguments(parser)
     args = parser.parse_args(argv)
     apply_inference_arguments(args)
     infer = infer_config_from(load_checkpoint(args.checkpoint[0]).config.infer, args.set)
-    if args.fit_members:
-        from kit.infer import estimate_members
+    teacher = None
+    if args.teacher:  # a foreign model blended in (kit.infer.foreign_member)
+        from kit.infer import load_foreign_blend
 
-        est = estimate_members(args.checkpoint, Path(args.data) / "test_soundscapes", args.budget_min,
-                               args.test_windows, args.runtime, args.precision, probe_s=60.0)
-        keep = max(1, min(len(args.checkpoint), est.members_that_fit))
-        print(f"members that fit {args.test_windows} windows in {args.budget_min:g} min here: "
-              f"{est.members_that_fit} ({1e3 * est.fixed_s_per_window:.2f} ms per window decode + front-end, "
-              f"{1e3 * est.member_s_per_window:.2f} ms per member); using {keep} of {len(args.checkpoint)}")
-        args.checkpoint = args.checkpoint[:keep]
+        teacher = load_foreign_blend(args.teacher, args.teacher_labels, args.data, args.teacher_weight,
+                                     not args.no_genus, args.out, **teacher_options(args))
+    if args.fit_members:
+        fit_members(args, teacher)
+    if teacher is not None:
+        print(teacher.describe(len(args.checkpoint)))
     frame = predict_competition(args.checkpoint, args.data, args.out, args.budget_min, infer, args.device,
                                 runtime=args.runtime, shared=not args.separate, precision=args.precision,
-                                decode=args.decode)
+                                decode=args.decode, teacher=teacher)
     shape = "row_id,target" if list(frame.columns) == ["row_id", "target"] else f"{len(frame.columns) - 1} labels"
     print(f"wrote {args.out}: {len(frame)} rows x {shape}")
     return 0

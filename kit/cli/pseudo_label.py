@@ -6,8 +6,24 @@ from __future__ import annotations
 
 import argparse
 
-from kit.cli.common import add_inference_arguments, apply_inference_arguments
+from kit.cli.common import add_inference_arguments, add_teacher_arguments, apply_inference_arguments, teacher_options
 from kit.config import PseudoConfig
+
+
+def teacher_main(args) -> int:
+    """--teacher: a foreign model's soft labels of the competition's windows + its embeddings (kit.infer.teacher)."""
+    from kit.foreign import open_foreign_model
+    from kit.infer import teacher_pseudo_label
+
+    if not args.data:
+        raise ValueError("--teacher needs --data COMP: the competition folder whose taxonomy.csv maps the teacher's "
+                         "classes to its labels")
+    model = open_foreign_model(args.teacher, args.teacher_labels, **teacher_options(args))
+    out = teacher_pseudo_label(model, args.data, args.soundscapes, args.out, not args.no_genus, args.power,
+                               args.threshold, args.top_k, args.min_confidence)
+    print(f"wrote {args.out}: {len(out)} windows of {out['filename'].nunique()} recordings x {out.shape[1] - 2} "
+          f"labels (teacher {model.path}; mapping report {args.out}.mapping.txt)")
+    return 0
 
 
 def main(argv) -> int:
@@ -19,7 +35,7 @@ def main(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m kit pseudo-label", description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join(doc.split("\n\n")[1:]))
-    parser.add_argument("--checkpoint", action="append", required=True, help="checkpoint (repeat for an ensemble)")
+    parser.add_argument("--checkpoint", action="append", help="checkpoint (repeat for an ensemble)")
     parser.add_argument("--soundscapes", action="append", required=True, metavar="DIR_OR_FILE",
                         help="unlabeled soundscapes (a folder, searched recursively, or a file; repeatable)")
     parser.add_argument("--out", required=True, help="pseudo-label CSV to write")
@@ -37,9 +53,15 @@ def main(argv) -> int:
                              "three views (pseudo_shift_s; default 0: predict's probabilities alone)")
     parser.add_argument("--runtime", choices=["torch", "onnx", "openvino"], default="torch")
     parser.add_argument("--budget-min", type=float, help="time budget in minutes (default: none)")
+    parser.add_argument("--data", help="with --teacher: the competition folder (taxonomy.csv and its label list)")
+    add_teacher_arguments(parser)
     add_inference_arguments(parser)
     args = parser.parse_args(argv)
+    if bool(args.checkpoint) == bool(args.teacher):
+        parser.error("give --checkpoint (kit's models) or --teacher (a foreign model), one of the two")
     apply_inference_arguments(args)
+    if args.teacher:
+        return teacher_main(args)
     out = pseudo_label(args.checkpoint, args.soundscapes, args.out, args.power, args.threshold, args.top_k,
                        args.device, args.runtime, args.budget_min, args.min_confidence, args.shift_s, args.decode)
     print(f"wrote {args.out}: {len(out)} windows of {out['filename'].nunique()} recordings x "

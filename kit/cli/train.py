@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--valid", choices=["split", "soundscapes"],
                         help="validate on the held-out recordings (split) or on the labelled train soundscapes "
                              "(soundscapes: train_soundscapes_labels.csv, BirdCLEF+ 2026; sets valid_set)")
+    parser.add_argument("--teacher-embeddings", metavar="NPZ", help="also distil a foreign teacher's embeddings "
+                        "(kit pseudo-label --teacher writes them; sets teacher_embeddings, kit.train.distill)")
     parser.add_argument("--rounds", type=int, metavar="R",
                         help="with --pseudo: R pseudo-label rounds in this call (pseudo_rounds; default 2 when the run "
                              "starts from the CSV's teacher, else 1); rounds 1..R-1 in OUT/round_<k>/")
@@ -42,6 +44,8 @@ def main(argv) -> int:
     config = config_from_args(args)
     if args.pseudo:
         config = config.override([f"pseudo_csv={Path(args.pseudo).resolve()}"])
+    if args.teacher_embeddings:
+        config = config.override([f"teacher_embeddings={Path(args.teacher_embeddings).resolve()}"])
     if args.valid:
         config = config.override([f"valid_set={args.valid}"])
     if args.rounds is not None and args.rounds < 1:

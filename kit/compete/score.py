@@ -6,7 +6,6 @@ have at least one positive label.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

@@ -229,6 +229,10 @@ class DataConfig:
     soundscape_weight: float = 1.0    # loss weight of a labelled soundscape window (a recording weighs 1)
     valid_set: str = "split"          # split (recordings: valid_frac) | soundscapes (the labelled soundscape windows)
     soundscape_valid_frac: float = 1.0  # valid_set=soundscapes: share of the labelled soundscapes validated on
+    teacher_embeddings: typing.Optional[str] = None  # a foreign teacher's window embeddings (pseudo-label
+    #                                   --teacher): + a cosine loss to them via a projection head (kit.train.distill)
+    embed_loss_weight: float = 1.0    # that loss's weight beside the label loss
+    embed_epochs: int = 0             # only in the first N epochs (distil, then fine-tune); 0 = every epoch
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
@@ -254,6 +258,9 @@ class DataConfig:
         if not 0 < self.soundscape_valid_frac <= 1:
             raise ConfigError(f"soundscape_valid_frac={self.soundscape_valid_frac} must be in (0, 1] (the share of "
                               f"the labelled soundscapes validated on with valid_set=soundscapes)")
+        if not self.embed_loss_weight > 0 or int(self.embed_epochs) != self.embed_epochs or self.embed_epochs < 0:
+            raise ConfigError(f"embed_loss_weight={self.embed_loss_weight} must be > 0 and embed_epochs="
+                              f"{self.embed_epochs!r} an integer >= 0 (0 = every epoch)")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class Member:
     frontend: Optional[object] = None   # (x, valid) -> features when the model takes precomputed features
     active: bool = True
     labels_noted: bool = False          # the ensemble's label differences were already reported
+    weight: float = 1.0                 # its share in the ensemble's average (a foreign member's blend weight)
 
     @classmethod
     def from_model(cls, model, config: Config, labels, device="cpu", path: str = "<memory>") -> "Member":
@@ -225,20 +226,21 @@ class Runner:
 
     def _batch(self, x, v, tta: str) -> tuple:
         sums = np.zeros((len(x), len(self.labels)), np.float32)
-        counts = np.zeros(len(self.labels), np.int64)
+        counts = np.zeros(len(self.labels), np.float64)
         for group in self.groups():
             probs = [member_probs(group[0], x, v, tta)] if len(group) == 1 else group_probs(group, x, v, tta)
             for m, p in zip(group, probs):
-                sums[:, self.columns[id(m)]] += p.float().cpu().numpy()
-                counts[self.columns[id(m)]] += 1
+                sums[:, self.columns[id(m)]] += m.weight * p.float().cpu().numpy()
+                counts[self.columns[id(m)]] += m.weight
         return sums, counts
 
     def __call__(self, crops: np.ndarray, valid: np.ndarray, tta: str) -> tuple:
-        """(sum of member probabilities (B, labels) float32, members per label (labels,), members that ran)."""
+        """(weighted sum of member probabilities (B, labels) float32, summed member weights per label (labels,),
+        members that ran)."""
         import torch
 
         n_active = len(self.active())
-        out, counts, start = [], np.zeros(len(self.labels), np.int64), 0
+        out, counts, start = [], np.zeros(len(self.labels), np.float64), 0
         while start < len(crops):
             stop = min(len(crops), start + self.batch_size)
             try:

@@ -33,8 +33,8 @@ from kit.infer.members import Runner, load_members
 # ---------------------------------------------------------------------------------------------------
 @dataclass
 class _FileAcc:
-    """Per soundscape: summed member probabilities per window and label, how many members ran per window and
-    label (members may have different label lists), what went wrong."""
+    """Per soundscape: summed (weighted) member probabilities per window and label, the summed weights of the
+    members that ran per window and label (members may have different label lists), what went wrong."""
 
     path: Path
     header_windows: Optional[int]
@@ -46,11 +46,11 @@ class _FileAcc:
     def add(self, first_row: int, probs: np.ndarray, counts: np.ndarray) -> None:
         end = first_row + len(probs)
         if self.sums is None:
-            self.sums, self.counts = np.zeros((0, probs.shape[1]), np.float64), np.zeros((0, probs.shape[1]), np.int64)
+            self.sums, self.counts = np.zeros((0, probs.shape[1]), np.float64), np.zeros((0, probs.shape[1]))
         if end > len(self.sums):
             grow = end - len(self.sums)
             self.sums = np.concatenate([self.sums, np.zeros((grow, probs.shape[1]))])
-            self.counts = np.concatenate([self.counts, np.zeros((grow, probs.shape[1]), np.int64)])
+            self.counts = np.concatenate([self.counts, np.zeros((grow, probs.shape[1]))])
         self.sums[first_row:end] += probs
         self.counts[first_row:end] += counts
 
@@ -247,8 +247,9 @@ def predict_windows(checkpoints, folder, infer: Optional[InferConfig] = None, de
 def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0,
                         infer: Optional[InferConfig] = None, device="auto",
                         clock: Callable[[], float] = time.monotonic, runtime: str = "torch", shared: bool = True,
-                        precision: str = "fp32", decode: str = "auto"):
+precision: str = "fp32", decode: str = "auto", teacher=None):
     """Read data_dir/test_soundscapes + sample_submission.csv, write a validated submission.csv atomically.
+    `teacher`: a kit.infer.foreign_member.ForeignBlend, blended in as the last member.
 
     A wide sample_submission (2023-2025) gives the label columns and their order. BirdCLEF 2022's long sample
     (`row_id,target`) gives one True/False row per soundscape, scored bird and window end (kit.infer.longform);
@@ -273,6 +274,7 @@ def predict_competition(checkpoints, data_dir, out_csv, budget_min: float = 90.0
     files = _list_files(data_dir / "test_soundscapes")
     if files:
         members = load_members(checkpoints, device, runtime, shared, precision, files[:8])
+        members += [teacher.member(members)] if teacher is not None else []
     else:  # only the InferConfig is needed (and an int8 member would have nothing to calibrate on)
         members = load_members(checkpoints, device)
     infer = infer or members[0].config.infer

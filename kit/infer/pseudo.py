@@ -4,6 +4,12 @@ preprocessing from the checkpoints, TTA / smoothing from their InferConfig, the 
 
     python -m kit pseudo-label --checkpoint run/best.ckpt [--checkpoint ...] --soundscapes D/train_soundscapes
         --out pseudo.csv [--power 2] [--threshold 0.05] [--top-k 3] [--min-confidence 0.5] [--shift-s 0.5]
+    python -m kit pseudo-label --teacher MODEL.onnx|MODEL.tflite|birdnet --teacher-labels LABELS --data D
+        --soundscapes D/train_audio --soundscapes D/train_soundscapes --out teacher.csv
+
+With --teacher, a foreign model (kit.infer.teacher) labels the windows instead: its classes mapped to D's
+labels through D/taxonomy.csv by scientific name; unmatched labels left empty (no signal, masked in the loss);
+its embeddings written beside the CSV (teacher.embeddings.npz) for `kit train --teacher-embeddings`.
 
 Written with kit.softlabels (a provenance line, then filename,end_s,<labels>). Sharpening and filtering, in
 this order: p ** power (power > 1 pushes uncertain labels down, as the 2025 winner did between rounds),

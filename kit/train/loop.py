@@ -128,6 +128,8 @@ def train_epoch(run: Run, loader, desc: str, epoch: int = 0) -> dict:
             logits = model(crops, valid, feature_hook=hook)
         weighted = run.config.data.rating_weight or run.config.data.soundscape_weight != 1
         loss = run.loss_fn(logits.float(), target, weight if weighted else None)
+        embed = run.distiller.loss(run.net, epoch, step, use_amp) if run.distiller else None  # kit.train.distill
+        loss = loss if embed is None else loss + embed
         optimizer.zero_grad(set_to_none=True)
         if use_amp:
             scaler.scale(loss).backward()
@@ -137,6 +139,7 @@ def train_epoch(run: Run, loader, desc: str, epoch: int = 0) -> dict:
         if run.config.train.grad_clip_norm:
             torch.nn.utils.clip_grad_norm_(model.parameters(), run.config.train.grad_clip_norm)
         scaler.step(optimizer) if use_amp else optimizer.step()
+        run.distiller.step(scaler) if embed is not None else None
         scaler.update() if use_amp else None
         scheduler.step()
         if run.ema is not None:

@@ -11,7 +11,8 @@ decoded-audio cache; its target is the CSV's soft labels, unchanged (the tests c
 Checks when the file is read (errors name the file, the row or the label): the provenance line and its
 label columns (kit.softlabels); labels the training data does not have (refused: they belong to another
 label list); a label order other than the training one (aligned by name: the documented fallback);
-training labels the file lacks (target 0, noted); NaN or probabilities outside [0, 1]; duplicated windows;
+training labels the file lacks (target 0, noted); NaN (except the empty cells of the labels a foreign
+teacher could not map, listed as `masked`: kept as NaN, no signal) or probabilities outside [0, 1]; duplicated windows;
 recordings that no longer exist; windows past a recording's end; a window length other than the run's.
 """
 from __future__ import annotations
@@ -57,7 +58,9 @@ def read_pseudo(csv, labels: list, config) -> PseudoTable:
         raise PseudoLabelError(f"{csv}: made with window_s={provenance.get('window_s')}, this run has window_s="
                                f"{config.audio.window_s}: pseudo-label again with this run's window")
     values = frame[columns].to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+    # a foreign teacher's unmatched labels (provenance "masked") are empty: NaN = no signal, masked in the loss
+    masked = np.isin(columns, [str(c) for c in provenance.get("masked") or []])
+    bad = (~np.isfinite(values) & ~(np.isnan(values) & masked)) | (values < 0) | (values > 1)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise PseudoLabelError(f"{csv}: row {row + 3}, label {columns[col]!r}: {values[row, col]!r} is not a "

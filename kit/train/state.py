@@ -89,6 +89,13 @@ class Run:
     progress: dict = field(default_factory=lambda: fresh_progress([]))
     loss_fn: object = None         # kit.train.losses.make_loss(config.train)
     ema: object = None             # kit.train.ema.ModelEma when ema_decay > 0
+    distiller: object = None       # kit.train.distill.EmbeddingDistiller, made here when data.teacher_embeddings
+
+    def __post_init__(self):
+        if self.distiller is None and self.config.data.teacher_embeddings:
+            from kit.train.distill import make_distiller
+
+            self.distiller = make_distiller(self)
 
     @property
     def net(self) -> torch.nn.Module:
@@ -111,6 +118,8 @@ def save_state(path, run: Run, metrics: dict) -> Path:
     extra = dict(run.progress, optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
                  scaler=run.scaler.state_dict() if run.scaler is not None else {}, torch_rng=torch.get_rng_state(),
                  cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+    if run.distiller is not None:  # its projection head: for --resume only, never in the weights
+        extra.update(distiller=run.distiller.state_dict())
     if run.ema is not None:
         extra.update(ema_steps=run.ema.steps, raw_state_dict={k: v.detach().cpu() for k, v in
                                                               run.net.state_dict().items()})
@@ -145,6 +154,8 @@ def restore_state(ckpt: Checkpoint, run: Run) -> None:
     if run.ema is not None:
         run.ema.load_state_dict({"steps": ckpt.extra.get("ema_steps", 0), "weights": ckpt.state_dict})
     run.optimizer.load_state_dict(ckpt.extra["optimizer"])
+    if run.distiller is not None and "distiller" in ckpt.extra:
+        run.distiller.load_state_dict(ckpt.extra["distiller"])
     run.scheduler.load_state_dict(ckpt.extra["scheduler"])
     if run.scaler is not None and ckpt.extra.get("scaler"):
         run.scaler.load_state_dict(ckpt.extra["scaler"])
