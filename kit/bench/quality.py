@@ -262,7 +262,7 @@ def plot_summary(summary: pd.DataFrame, proxies: list, out_png: Path) -> Path:
 
 def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: list = (), shared=None,
                   baseline: bool = True, pseudo_rounds: int = 0, sharpen: dict = None,
-                  student: list = (), round_variants: list = ()) -> pd.DataFrame:
+                  student: list = (), round_variants: list = (), birds=None) -> pd.DataFrame:
     """Run every (proxy, seed, variant) not yet in OUT/results.csv, then the pseudo-label rounds and the
     students when asked; returns the summary table."""
     from kit.compete import build_proxy
@@ -279,7 +279,7 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
 
     for proxy in proxies:
         for seed in seeds:
-            comp = build_proxy(proxy, shared or shared_data_dir(), out_dir / "data", seed)
+            comp = build_proxy(proxy, shared or shared_data_dir(), out_dir / "data", seed, birds=birds)
             todo = ([("logreg baseline", None)] if baseline else []) + list(variants)
             for name, assignments in todo:
                 if _done(state["results"], proxy, name, seed):
@@ -318,7 +318,9 @@ def cli(argv) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="runs/quality", help="output folder (results resume from it)")
     parser.add_argument("--data", default=str(shared_data_dir()), help="shared data folder (esc50/ inside)")
-    parser.add_argument("--proxies", default="esc50,short", help="comma-separated: esc50, esc50-mixed, short")
+    parser.add_argument("--proxies", default="esc50,short", help="comma-separated: esc50, esc50-mixed, short, "
+                                                                 "xc-reed, xc-reed-field (these two need --birds)")
+    parser.add_argument("--birds", help="folder of real bird recordings for xc-reed* (docs/real-birds.md)")
     parser.add_argument("--seeds", default="0,1", help="comma-separated seeds (split + training)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=key=value,...",
                         help="a variant: the defaults plus these overrides (repeatable); 'defaults' is always run")
@@ -352,7 +354,7 @@ def cli(argv) -> int:
                             dict(power=args.pseudo_power, top_k=args.pseudo_top_k, threshold=args.pseudo_threshold,
                                  min_confidence=args.pseudo_min_confidence),
                             parse_variant(f"student={args.student}")[1] if args.student else [],
-                            [parse_round_variant(v) for v in args.pseudo_variant])
+                            [parse_round_variant(v) for v in args.pseudo_variant], args.birds)
     print(markdown(summary))
     print(f"wrote {Path(args.out) / 'summary.md'}, summary.png, results.csv")
     return 0

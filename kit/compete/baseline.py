@@ -39,7 +39,8 @@ def fit_baseline(comp_dir, audio: AudioConfig = AudioConfig(), c_inverse_reg: fl
     from sklearn.preprocessing import StandardScaler
 
     comp_dir = Path(comp_dir)
-    meta_path = comp_dir / "train_metadata.csv"
+    meta_path = next((comp_dir / n for n in ("train_metadata.csv", "train.csv") if (comp_dir / n).is_file()),
+                     comp_dir / "train_metadata.csv")  # BirdCLEF 2021-2024 | 2025
     if not meta_path.is_file():
         raise FileNotFoundError(f"{meta_path} not found: is {comp_dir} a competition folder?")
     meta = pd.read_csv(meta_path)
