@@ -106,7 +106,8 @@ def decode_recordings(table: pd.DataFrame, out_dir, sample_rate_hz: int = 32000)
     return frame
 
 
-def decode_background(summary_csv, audio_dir, out_dir, sample_rate_hz: int = 32000, window_s: float = 5.0) -> pd.DataFrame:
+def decode_background(summary_csv, audio_dir, out_dir, sample_rate_hz: int = 32000,
+                      window_s: float = 5.0) -> pd.DataFrame:
     """Field soundscapes labelled per 5 s window (BirdCLEF 2020's example_test_audio_summary.csv: filename_seconds,
     bird ('nocall' or eBird codes), filename, seconds) -> out_dir/<stem>.ogg and out_dir/windows.csv."""
     summary = read_csv_checked(summary_csv, "per-window summary", ValueError,

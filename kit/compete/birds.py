@@ -217,7 +217,8 @@ def make_bird_competition(recordings_csv, out_dir, seed: int, settings: BirdSett
         shutil.rmtree(out_dir / name, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_train(table[role == "train"], out_dir, labels)
-    background = Background(Path(background_dir), settings.sample_rate_hz, settings.window_s) if background_dir else None
+    background = (Background(Path(background_dir), settings.sample_rate_hz, settings.window_s) if background_dir
+                  else None)
     truth = write_soundscapes(table[role == "test"], out_dir / "test_soundscapes", labels, settings.max_windows,
                               settings, background, rng)
     other = np.random.default_rng([seed, 1])   # the test is the same with or without unlabeled soundscapes
