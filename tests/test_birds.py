@@ -115,3 +115,30 @@ def test_field_background_mixes_and_leaves_nocall_windows_unlabelled(tmp_path):
     tone_bins = [int(round(f * len(window) / SR)) for f in (500, 1200, 1900)]
     assert spectrum[tone_bins].max() < 20 * np.median(spectrum)             # background alone: no tone in it
     assert np.std(window) > 0.01
+
+
+def test_bench_builds_both_bird_proxies_and_trains_once_for_both(tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import train_data as D  # noqa: E402
+
+    import kit.train
+    from kit.bench.quality import bench_quality
+
+    birds = tmp_path / "birds"
+    (birds / "xc_reed").mkdir(parents=True)
+    _recordings(birds / "xc_reed")
+    _background(tmp_path).rename(birds / "field_background")
+    calls = []
+    real_train = kit.train.train
+    monkeypatch.setattr(kit.train, "train", lambda *a, **k: calls.append(a[1]) or real_train(*a, **k))
+    summary = bench_quality(tmp_path / "q", ["xc-reed", "xc-reed-field"], [0], [("defaults", [])],
+                            extra=D.TINY + ["epochs=1"], baseline=False, birds=birds)
+    results = pd.read_csv(tmp_path / "q" / "results.csv").set_index("proxy")
+    assert len(calls) == 1 and str(calls[0]).endswith("xc-reed_seed0")    # one training serves both tests
+    assert "the model of xc-reed" in results.loc["xc-reed-field", "changes"]
+    assert results.loc["xc-reed", "train_s"] == results.loc["xc-reed-field", "train_s"]
+    assert (tmp_path / "q" / "runs" / "xc-reed-field" / "defaults_seed0" / "best.ckpt").is_file()
+    assert np.isfinite(summary[["xc-reed top-1", "xc-reed-field ROC-AUC"]].to_numpy()).all()

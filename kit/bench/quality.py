@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kit.bench.reuse import reuse_run, same_training
 from kit.config import Config
 from kit.utils import atomic_write_csv, atomic_write_text, shared_data_dir
 
@@ -285,7 +286,9 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
                 if _done(state["results"], proxy, name, seed):
                     continue
                 run_dir = out_dir / "runs" / proxy / f"{name}_seed{seed}"
+                shared_run = same_training(out_dir, comp, name, seed) if assignments is not None else None
                 record(proxy, seed, run_baseline_row(comp, run_dir / "submission.csv", seed) if assignments is None
+                       else reuse_run(comp, run_dir, shared_run, state["results"]) if shared_run
                        else run_one(comp, run_dir, name, assignments, seed, list(extra)))
             if pseudo_rounds and (comp / "train_soundscapes").is_dir():
                 run_pseudo_rounds(comp, out_dir / "runs" / proxy, seed, list(extra), pseudo_rounds, dict(sharpen or {}),
