@@ -142,3 +142,19 @@ def test_bench_builds_both_bird_proxies_and_trains_once_for_both(tmp_path, monke
     assert results.loc["xc-reed", "train_s"] == results.loc["xc-reed-field", "train_s"]
     assert (tmp_path / "q" / "runs" / "xc-reed-field" / "defaults_seed0" / "best.ckpt").is_file()
     assert np.isfinite(summary[["xc-reed top-1", "xc-reed-field ROC-AUC"]].to_numpy()).all()
+
+
+def test_training_data_key_sees_the_audio_not_only_the_metadata(tmp_path):
+    from kit.bench.reuse import training_data_key
+
+    import shutil
+
+    sources = [write_ogg(tmp_path / f"s{k}.ogg", np.full(SR, 0.1 * (k + 1), np.float32), SR) for k in range(2)]
+    comps = []
+    for k, source in enumerate([sources[0], sources[0], sources[1]]):   # the proxies link the same files
+        comp = tmp_path / f"c{k}"
+        (comp / "train_audio" / "a").mkdir(parents=True)
+        shutil.copyfile(source, comp / "train_audio" / "a" / "x.ogg")
+        (comp / "train.csv").write_text("primary_label,filename\na,a/x.ogg\n")
+        comps.append(training_data_key(comp))
+    assert comps[0] == comps[1] and comps[0] != comps[2]      # same names, other samples: not the same training

@@ -13,10 +13,17 @@ from kit.config import Config
 
 
 def training_data_key(comp: Path) -> str:
-    """What a run trains on: train.csv (or train_metadata.csv) and the label columns, hashed."""
+    """What a run trains on, hashed: train.csv (or train_metadata.csv), the label columns and every file of
+    train_audio/ (names and bytes: the short proxy's clips carry the ESC-50 clips' names, cut to their events)."""
+    digest = hashlib.sha1()
     meta = next((comp / n for n in ("train.csv", "train_metadata.csv") if (comp / n).is_file()), None)
-    labels = (comp / "sample_submission.csv").open().readline() if (comp / "sample_submission.csv").is_file() else ""
-    return hashlib.sha1((meta.read_bytes() if meta else b"") + labels.encode()).hexdigest()
+    digest.update(meta.read_bytes() if meta else b"")
+    if (comp / "sample_submission.csv").is_file():
+        with open(comp / "sample_submission.csv") as handle:
+            digest.update(handle.readline().encode())
+    for path in sorted(p for p in (comp / "train_audio").rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(comp)).encode() + hashlib.sha1(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def same_training(out_dir: Path, comp: Path, name: str, seed: int):
