@@ -32,8 +32,8 @@ class AudioCache:
             self.samples[key], self.used_bytes = x, self.used_bytes + x.nbytes
         return x
 
-    def crops(self, path, cfg, rng: Optional[np.random.Generator] = None) -> tuple:
-        """load_crops(path, cfg, rng), from memory when the whole recording is (or now fits) in the cache."""
+    def crops(self, path, cfg, rng: Optional[np.random.Generator] = None, starts=None) -> tuple:
+        """load_crops(path, cfg, rng, starts), from memory when the whole recording is (or now fits) in the cache."""
         key = str(path)
         x = self.samples.get(key)
         if x is None and self.budget_bytes > self.used_bytes:
@@ -43,8 +43,8 @@ class AudioCache:
                 x = load_audio(path, cfg.sample_rate_hz)
                 self.samples[key], self.used_bytes = x, self.used_bytes + x.nbytes
         if x is None:
-            return load_crops(path, cfg, rng)
-        return split_crops(x, cfg, rng)
+            return load_crops(path, cfg, rng, starts)
+        return split_crops(x, cfg, rng, starts)
 
 
 __all__ = ["AudioCache"]

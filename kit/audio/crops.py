@@ -87,17 +87,23 @@ def crop_starts(n_samples: int, cfg: AudioConfig, rng: Optional[np.random.Genera
     return offset + cfg.crop_samples * np.arange(cfg.crops_per_recording, dtype=np.int64)
 
 
-def split_crops(x: np.ndarray, cfg: AudioConfig, rng: Optional[np.random.Generator] = None) -> tuple:
-    """(crops float32 (K, L), valid_samples int64 (K,)) from one whole recording."""
-    starts = crop_starts(len(x), cfg, rng)
+def split_crops(x: np.ndarray, cfg: AudioConfig, rng: Optional[np.random.Generator] = None,
+                starts: Optional[np.ndarray] = None) -> tuple:
+    """(crops float32 (K, L), valid_samples int64 (K,)) from one whole recording; `starts` (K,) places the crops
+    where given (kit.train.longrec), else crop_starts(len(x), cfg, rng)."""
+    starts = crop_starts(len(x), cfg, rng) if starts is None else np.asarray(starts, dtype=np.int64)
     mode = waveform_pad_mode(cfg)
     crops = np.stack([segment(x, int(s), cfg.crop_samples, mode) for s in starts])
     return crops, valid_samples(starts, cfg.crop_samples, len(x))
 
 
-def load_crops(path, cfg: AudioConfig, rng: Optional[np.random.Generator] = None) -> tuple:
-    """Crops of a file, reading only the part the crops need when the file is long enough (seekable)."""
+def load_crops(path, cfg: AudioConfig, rng: Optional[np.random.Generator] = None,
+               starts: Optional[np.ndarray] = None) -> tuple:
+    """Crops of a file, reading only the part the crops need when the file is long enough (seekable); `starts` as
+    in split_crops (each crop read on its own when it lies inside the file)."""
     frames, file_hz, _ = audio_info(path)
+    if starts is not None:
+        return _load_crops_at(path, cfg, np.asarray(starts, dtype=np.int64), frames, file_hz)
     span = cfg.crops_per_recording * cfg.crop_samples
     if file_hz == cfg.sample_rate_hz and frames > span:
         starts = crop_starts(frames, cfg, rng)
@@ -106,6 +112,15 @@ def load_crops(path, cfg: AudioConfig, rng: Optional[np.random.Generator] = None
             crops = part.reshape(cfg.crops_per_recording, cfg.crop_samples).copy()
             return crops, np.full(cfg.crops_per_recording, cfg.crop_samples, dtype=np.int64)
     return split_crops(load_audio(path, cfg.sample_rate_hz), cfg, rng)
+
+
+def _load_crops_at(path, cfg: AudioConfig, starts: np.ndarray, frames: int, file_hz: int) -> tuple:
+    L = cfg.crop_samples
+    if file_hz == cfg.sample_rate_hz and starts.min() >= 0 and starts.max() + L <= frames:
+        parts = [load_audio(path, file_hz, start_s=s / file_hz, duration_s=L / file_hz) for s in starts]
+        if all(len(part) == L for part in parts):  # the header told the truth
+            return np.stack(parts), np.full(len(starts), L, dtype=np.int64)
+    return split_crops(load_audio(path, cfg.sample_rate_hz), cfg, starts=starts)
 
 
 __all__ = ["extension_index", "segment", "pad_to_length", "waveform_pad_mode", "valid_samples", "crop_starts",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kit.bench.reuse import predict_and_score, reuse_run, same_training
 from kit.config import Config
 from kit.utils import atomic_write_csv, atomic_write_text, shared_data_dir
 
@@ -79,15 +80,6 @@ def run_one(comp: Path, run_dir: Path, variant: str, assignments: list, seed: in
     return {"variant": variant, "seed": seed, **predict_and_score(comp, [result["best"]], run_dir / "submission.csv",
                                                                    config.infer),
             "train_s": train_s, "best_epoch": result["best_epoch"], "changes": " ".join(assignments)}
-
-
-def predict_and_score(comp: Path, checkpoints: list, out_csv: Path, infer=None) -> dict:
-    """predict_competition (the checkpoints as one ensemble) and its scores against comp/solution.csv."""
-    from kit.compete import score_files
-    from kit.infer import predict_competition
-
-    predict_competition(checkpoints, comp, out_csv, infer=infer)
-    return score_files(out_csv, comp / "solution.csv")
 
 
 def run_pseudo_rounds(comp: Path, runs: Path, seed: int, extra: list, rounds: int, sharpen: dict, results,
@@ -263,7 +255,7 @@ def plot_summary(summary: pd.DataFrame, proxies: list, out_png: Path) -> Path:
 
 def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: list = (), shared=None,
                   baseline: bool = True, pseudo_rounds: int = 0, sharpen: dict = None,
-                  student: list = (), round_variants: list = ()) -> pd.DataFrame:
+                  student: list = (), round_variants: list = (), birds=None) -> pd.DataFrame:
     """Run every (proxy, seed, variant) not yet in OUT/results.csv, then the pseudo-label rounds and the
     students when asked; returns the summary table."""
     from kit.compete import build_proxy
@@ -280,13 +272,15 @@ def bench_quality(out_dir, proxies: list, seeds: list, variants: list, extra: li
 
     for proxy in proxies:
         for seed in seeds:
-            comp = build_proxy(proxy, shared or shared_data_dir(), out_dir / "data", seed)
+            comp = build_proxy(proxy, shared or shared_data_dir(), out_dir / "data", seed, birds=birds)
             todo = ([("logreg baseline", None)] if baseline else []) + list(variants)
             for name, assignments in todo:
                 if _done(state["results"], proxy, name, seed):
                     continue
                 run_dir = out_dir / "runs" / proxy / f"{name}_seed{seed}"
+                shared_run = same_training(out_dir, comp, name, seed) if assignments is not None else None
                 record(proxy, seed, run_baseline_row(comp, run_dir / "submission.csv", seed) if assignments is None
+                       else reuse_run(comp, run_dir, shared_run, state["results"]) if shared_run
                        else run_one(comp, run_dir, name, assignments, seed, list(extra)))
             if pseudo_rounds and (comp / "train_soundscapes").is_dir():
                 run_pseudo_rounds(comp, out_dir / "runs" / proxy, seed, list(extra), pseudo_rounds, dict(sharpen or {}),

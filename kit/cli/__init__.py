@@ -17,6 +17,7 @@ COMMANDS = {
     "bundle": ("kit.cli.bundle", "make a Kaggle dataset folder with kit and checkpoints"),
     "make-competition": ("kit.cli.make_competition", "turn labelled clips into a BirdCLEF-layout competition"),
     "score": ("kit.cli.score", "score a submission.csv against a solution.csv"),
+    "bird-data": ("kit.cli.bird_data", "decode real bird recordings / field soundscapes for the real-bird proxies"),
     "bench": ("kit.cli.bench", "benchmarks: features (torchaudio vs librosa), inference throughput, quality (proxies)"),
 }
 

@@ -95,7 +95,9 @@ def quality(argv) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="runs/quality", help="output folder (results resume from it)")
     parser.add_argument("--data", default=str(shared_data_dir()), help="shared data folder (esc50/ inside)")
-    parser.add_argument("--proxies", default="esc50,short", help="comma-separated: esc50, esc50-mixed, short")
+    parser.add_argument("--proxies", default="esc50,short", help="comma-separated: esc50, esc50-mixed, short, "
+                                                                 "xc-reed, xc-reed-field (these two need --birds)")
+    parser.add_argument("--birds", help="folder of real bird recordings for xc-reed* (docs/real-birds.md)")
     parser.add_argument("--seeds", default="0,1", help="comma-separated seeds (split + training)")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=key=value,...",
                         help="a variant: the defaults plus these overrides (repeatable); 'defaults' is always run")
@@ -129,7 +131,7 @@ def quality(argv) -> int:
                             dict(power=args.pseudo_power, top_k=args.pseudo_top_k, threshold=args.pseudo_threshold,
                                  min_confidence=args.pseudo_min_confidence),
                             parse_variant(f"student={args.student}")[1] if args.student else [],
-                            [parse_round_variant(v) for v in args.pseudo_variant])
+                            [parse_round_variant(v) for v in args.pseudo_variant], args.birds)
     print(markdown(summary))
     print(f"wrote {Path(args.out) / 'summary.md'}, summary.png, results.csv")
     return 0

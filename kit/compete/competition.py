@@ -256,7 +256,10 @@ def write_ogg(path, x: np.ndarray, sample_rate_hz: int) -> Path:
     import soundfile as sf
 
     buffer = io.BytesIO()
-    sf.write(buffer, x, sample_rate_hz, format="OGG", subtype="VORBIS")
+    block = 10 * int(sample_rate_hz)  # libsndfile's Vorbis encoder crashes on one write of more than ~60 s
+    with sf.SoundFile(buffer, "w", int(sample_rate_hz), 1, format="OGG", subtype="VORBIS") as handle:
+        for start in range(0, len(x), block):
+            handle.write(np.asarray(x[start: start + block], dtype=np.float32))
     return atomic_write_bytes(path, buffer.getvalue())
 
 

@@ -39,10 +39,15 @@ PROXIES = {
 }
 
 
-def build_proxy(name: str, shared_data, out_root, seed: int) -> Path:
-    """The competition folder of proxy `name` for `seed` under out_root (reused when already built)."""
+def build_proxy(name: str, shared_data, out_root, seed: int, birds=None) -> Path:
+    """The competition folder of proxy `name` for `seed` under out_root (reused when already built). The real-bird
+    proxies (kit.compete.birds: xc-reed, xc-reed-field) are built from the recordings under `birds`."""
+    from kit.compete.birds import BIRD_PROXIES, build_bird_proxy
+
+    if name in BIRD_PROXIES:
+        return build_bird_proxy(name, birds, out_root, seed)
     if name not in PROXIES:
-        raise ValueError(f"unknown proxy {name!r}; known: {', '.join(PROXIES)}")
+        raise ValueError(f"unknown proxy {name!r}; known: {', '.join([*PROXIES, *BIRD_PROXIES])}")
     proxy = PROXIES[name]
     clips = Path(shared_data) / "esc50" / "metadata.csv"
     if not clips.is_file():

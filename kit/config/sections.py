@@ -14,6 +14,7 @@ FLAVOURS = ("librosa", "torchaudio")
 HEADS = ("mlp", "sed")
 LOSSES = ("bce", "focal", "ce", "bce+ce")
 PLACEMENTS = ("random", "start")
+CROP_PLACEMENTS = ("uniform", "start", "energy")
 
 
 class ConfigError(ValueError):
@@ -233,9 +234,30 @@ class DataConfig:
     #                                   --teacher): + a cosine loss to them via a projection head (kit.train.distill)
     embed_loss_weight: float = 1.0    # that loss's weight beside the label loss
     embed_epochs: int = 0             # only in the first N epochs (distil, then fine-tune); 0 = every epoch
+    # long, weakly labelled recordings (kit.train.longrec; docs/real-birds.md)
+    item_every_s: float = 0.0         # an epoch gives a recording one item per this many seconds of it (0: one item)
+    max_items_per_recording: int = 8  # ... at most this many (a 5-minute recording is not 60 short ones)
+    crop_placement: str = "uniform"   # training crops: uniform (random offset) | start (offset 0) | energy (offsets
+    #                                   drawn in proportion to the crop's 1-10 kHz band energy)
+    independent_crops: bool = False   # crops_per_recording > 1: each crop placed on its own, not one run of crops
+    quiet_crop_db: float = 0.0        # a crop this many dB below its recording's loudest crop is "quiet" (0: off)
+    quiet_target_scale: float = 0.0   # ... and its target is multiplied by this (0: a no-call item)
+    valid_windows: int = 0            # validate on up to this many 5 s windows of each validation recording (the
+    #                                   inference windows, evenly spread); 0: one item per recording
 
     def __post_init__(self):
         _choice("bad_files", self.bad_files, ("skip", "stop"))
+        _choice("crop_placement", self.crop_placement, CROP_PLACEMENTS)
+        if self.item_every_s < 0:
+            raise ConfigError(f"item_every_s={self.item_every_s} must be >= 0 (0: one item per recording and epoch)")
+        for name in ("max_items_per_recording", "valid_windows"):
+            value = getattr(self, name)
+            if int(value) != value or value < (1 if name == "max_items_per_recording" else 0):
+                raise ConfigError(f"{name}={value!r} must be an integer >= "
+                                  f"{1 if name == 'max_items_per_recording' else 0}")
+        if not 0 <= self.quiet_crop_db <= 80:
+            raise ConfigError(f"quiet_crop_db={self.quiet_crop_db} must be in [0, 80] dB (0: off)")
+        _probability("quiet_target_scale", self.quiet_target_scale)
         if not 0 <= self.min_rating <= 5:
             raise ConfigError(f"min_rating={self.min_rating} must be in [0, 5] (the metadata's rating scale); "
                               f"0 keeps every recording")
