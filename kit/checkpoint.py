@@ -16,7 +16,8 @@ FORMAT = 1  # layout of the saved dict; a checkpoint of another format is refuse
 # Versions whose checkpoints this kit loads: their audio and feature preprocessing is the same (golden tensors in
 # tests/golden pin it). Keys they lack get the value that reproduces how they were built (LEGACY_VALUES).
 COMPATIBLE_VERSIONS = ("0.1.0", "0.2.0")  # 0.2.0's keys renamed or moved since are read (kit.config.aliases)
-LEGACY_VALUES = {"model.head": "mlp", "model.drop_path_rate": 0.0, "audio.short_placement": "start"}
+LEGACY_VALUES = {"model.head": "mlp", "model.drop_path_rate": 0.0, "audio.short_placement": "start",
+                 "data.item_every_s": 0.0, "data.crop_placement": "uniform", "model.pretrained": "none"}
 
 
 VERSION_CHECK = {"allow_mismatch": False}  # allow_version_mismatch(True): `--allow-version-mismatch`

@@ -1,6 +1,6 @@
 """Long, weakly labelled recordings in training (kit.train.longrec through RecordingDataset): items per epoch from
 the recording's length, crop placement (start, energy, independent crops), quiet crops' targets, validation on
-inference windows — and the defaults left exactly as they were."""
+inference windows — and with item_every_s=0 + uniform placement the crops of kit 0.2 exactly."""
 from __future__ import annotations
 
 import sys
@@ -50,7 +50,8 @@ def test_items_per_epoch_follow_the_recordings_length_within_bounds(tmp_path):
     assert items_per_recording(np.array([2.0, 20.0, 60.0, 600.0]), 10.0, 5).tolist() == [1, 2, 5, 5]
     assert items_per_recording(np.array([2.0, 600.0]), 0.0, 5).tolist() == [1, 1]
     table = _table(tmp_path)
-    assert len(_dataset(table, [])) == 3                                   # default: one item per recording
+    assert len(_dataset(table, [])) == 6                                   # default: one item per 15 s (>= 1)
+    assert len(_dataset(table, ["item_every_s=0"])) == 3                   # 0: one item per recording
     ds = _dataset(table, ["item_every_s=10", "max_items_per_recording=4"])
     assert ds.items[:, 0].tolist() == [0, 1, 1, 2, 2, 2, 2] and len(ds) == 7
     first, second = ds[3][0], ds[4][0]                                     # two items of the 60 s recording
@@ -60,9 +61,9 @@ def test_items_per_epoch_follow_the_recordings_length_within_bounds(tmp_path):
         Config().override(["item_every_s=-1"])
 
 
-def test_default_crops_are_unchanged_by_the_item_plan(tmp_path):
+def test_uniform_crops_are_unchanged_by_the_item_plan(tmp_path):
     table = _table(tmp_path)
-    ds = _dataset(table, ["crops_per_recording=2"], seed=5)
+    ds = _dataset(table, ["crops_per_recording=2", "item_every_s=0", "crop_placement=uniform"], seed=5)
     ds.set_epoch(3)
     for j in range(len(table)):
         rng = np.random.default_rng([5, 3, j])
@@ -94,7 +95,7 @@ def test_energy_placement_finds_the_call_and_start_placement_opens_the_recording
 
 def test_independent_crops_are_placed_apart(tmp_path):
     table = _table(tmp_path, lengths_s=(60.0, 60.0))
-    ds = _dataset(table, ["crops_per_recording=3", "independent_crops=true"])
+    ds = _dataset(table, ["crops_per_recording=3", "independent_crops=true", "crop_placement=uniform"])
     from kit.train.longrec import training_starts
 
     rng = np.random.default_rng(0)
@@ -111,7 +112,8 @@ def test_quiet_crops_get_the_scaled_target_and_loud_ones_keep_theirs(tmp_path):
     pd.DataFrame([(name, "a"), ("short.ogg", "b")], columns=["filename", "label"]).to_csv(
         tmp_path / "labels.csv", index=False)
     table = read_labels(tmp_path / "labels.csv")
-    sets = ["item_every_s=0.5", "max_items_per_recording=60", "quiet_crop_db=20", "quiet_target_scale=0.25"]
+    sets = ["item_every_s=0.5", "max_items_per_recording=60", "crop_placement=uniform", "quiet_crop_db=20",
+            "quiet_target_scale=0.25"]
     ds = _dataset(table, sets)
     seen = {}
     for k in range(len(ds)):
@@ -120,7 +122,7 @@ def test_quiet_crops_get_the_scaled_target_and_loud_ones_keep_theirs(tmp_path):
         seen.setdefault((int(ds.items[k][0]), loud), set()).add(float(target.max()))
     assert seen[(0, True)] == {1.0} and seen[(0, False)] == {0.25}         # the call's crop vs the hum's
     assert seen[(1, True)] == {1.0}                                        # a recording shorter than a crop
-    off = _dataset(table, sets[:2])
+    off = _dataset(table, sets[:3])
     assert {float(off[k][2].max()) for k in range(len(off))} == {1.0}      # quiet_crop_db=0: off
 
 
