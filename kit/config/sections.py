@@ -235,8 +235,7 @@ class DataConfig:
     embed_loss_weight: float = 1.0    # that loss's weight beside the label loss
     embed_epochs: int = 0             # only in the first N epochs (distil, then fine-tune); 0 = every epoch
     # long, weakly labelled recordings (kit.train.longrec; docs/real-birds.md)
-    item_every_s: float = 15.0        # an epoch gives a recording one item per this many seconds of it (0: one item;
-    #                                   15 + energy crops measured on real birds, docs/real-birds.md)
+    item_every_s: float = 15.0        # an epoch gives a recording one item per this many seconds of it (0: one item)
     max_items_per_recording: int = 8  # ... at most this many (a 5-minute recording is not 60 short ones)
     crop_placement: str = "energy"    # training crops: uniform (random offset) | start (offset 0) | energy (offsets
     #                                   drawn in proportion to the crop's 1-10 kHz band energy)
