@@ -147,7 +147,7 @@ def test_load_crops_partial_equals_full_read(long_recordings):
     np.testing.assert_array_equal(crops.reshape(-1), whole[offset: offset + 2 * cfg.crop_samples])
 
 
-def test_dataset_reads_only_the_needed_frames(long_recordings, tmp_path, monkeypatch):
+def _long_dataset(long_recordings, tmp_path, sets):
     import kit.train.data as data
     from kit.config import Config
 
@@ -158,10 +158,29 @@ def test_dataset_reads_only_the_needed_frames(long_recordings, tmp_path, monkeyp
     csv = folder / "labels.csv"
     csv.write_text("filename,label\nlong_a.flac,a\nlong_b.ogg,b\n")
     table = data.read_labels(csv)
-    config = Config().override(["crop_s=5", "crops_per_recording=2"])
-    dataset = data.RecordingDataset(table, np.arange(len(table)), config, train=True)
+    config = Config().override(["crop_s=5", "crops_per_recording=2"] + sets)
+    return data.RecordingDataset(table, np.arange(len(table)), config, train=True)
+
+
+def test_dataset_reads_only_the_needed_frames(long_recordings, tmp_path, monkeypatch):
+    """Uniform crops of 10-minute recordings (longer than the cache keeps whole) seek their frames only."""
+    dataset = _long_dataset(long_recordings, tmp_path, ["crop_placement=uniform", "item_every_s=0"])
     recorder = ReadRecorder(monkeypatch)
     for i in range(len(dataset)):
         crops = dataset[i][0]
         assert np.asarray(crops).shape[0] == 2
     assert recorder.calls and all(n <= 2 * 5 * 32000 for *_, n in recorder.calls), recorder.calls
+
+
+def test_energy_crops_decode_a_long_recording_once(long_recordings, tmp_path, monkeypatch):
+    """The default energy placement needs the whole recording's band energy: each recording is decoded whole
+    once (its profile, and the decoded samples kept in the cache), and no later item or epoch reads it again."""
+    dataset = _long_dataset(long_recordings, tmp_path, [])
+    assert dataset.config.data.crop_placement == "energy" and len(dataset) == 2 * 8  # 8 items per 10-min recording
+    recorder = ReadRecorder(monkeypatch)
+    for epoch in range(2):
+        dataset.set_epoch(epoch)
+        for i in range(len(dataset)):
+            assert np.asarray(dataset[i][0]).shape[0] == 2
+    assert sorted(name for name, *_ in recorder.calls) == ["long_a.flac", "long_b.ogg"], recorder.calls
+    assert {n for *_, n in recorder.calls} == {12 * 60 * 32000, 10 * 60 * 32000}

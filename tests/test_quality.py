@@ -72,7 +72,7 @@ def test_bench_runs_variants_a_pseudo_round_and_students_then_resumes(small_shar
     assert np.isfinite(scores).all() and ((scores >= 0) & (scores <= 1)).all()
     runs = out / "runs" / "short"
     provenance, frame = read_soft_labels(runs / "distilled_seed0" / "teacher.csv")
-    assert [Path(c).parent.name for c in provenance["checkpoints"]] == ["defaults_seed0", "pseudo1_seed0"]
+    assert [Path(c).parent.name for c in provenance["checkpoints"]] == ["defaults_seed0", "rounds1_seed0"]
     assert {f.split("/")[0] for f in frame["filename"]} == {"train_soundscapes", "train_audio"}
     provenance, frame = read_soft_labels(runs / "round_sure_seed0" / "pseudo.csv")
     assert provenance["power"] == 2 and ((frame[list(LABELS)] > 0).sum(axis=1) <= 1).all()
@@ -80,9 +80,9 @@ def test_bench_runs_variants_a_pseudo_round_and_students_then_resumes(small_shar
 
     round_config = load_checkpoint(runs / "round_sure_seed0" / "best.ckpt").config
     assert round_config.model.pretrained_path == str(runs / "defaults_seed0" / "best.ckpt")
-    assert round_config.data.pseudo_csv == str(runs / "round_sure_seed0" / "pseudo.csv")
+    assert round_config.pseudo.pseudo_csv == str(runs / "round_sure_seed0" / "pseudo.csv")
     subs = [pd.read_csv(runs / name).set_index("row_id") for name in
-            ("defaults_seed0/submission.csv", "pseudo1_seed0/submission.csv", "pseudo1_seed0/ensemble_submission.csv")]
+            ("defaults_seed0/submission.csv", "rounds1_seed0/submission.csv", "rounds1_seed0/ensemble_submission.csv")]
     np.testing.assert_allclose(subs[2].to_numpy(), (subs[0] + subs[1]).to_numpy() / 2, atol=1e-5)  # the mean
     changes = results.set_index("variant")["changes"]
     assert changes["student (distilled)"].startswith("cnn_channels=4; teacher: 2 model(s)")

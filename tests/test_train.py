@@ -15,6 +15,7 @@ import torch
 from kit.checkpoint import CheckpointError, load_checkpoint, load_model
 from kit.config import Config
 from kit.train.explog import read_rows
+from kit.pipeline import train_run
 from kit.train import ResumeError, lr_factor, train
 from train_data import TINY, esc50_subset, tone_clips
 
@@ -37,7 +38,7 @@ def test_learns_on_real_esc50_clips(esc50_clips, tmp_path):
     data = esc50_subset(esc50_clips, tmp_path / "data")
     config = Config().override(TINY + ["crop_s=5", "epochs=5", "lr=2e-2", "cnn_channels=8,16", "head_hidden=32"])
     out = tmp_path / "runs" / "esc"
-    result = train(config, data, out)
+    result = train_run(config, data, out)   # kit train's run: train() + the timing and the experiment-log row
     history = result["history"]
     assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
     assert max(h["valid_accuracy"] for h in history) >= 0.5
@@ -81,10 +82,10 @@ def resumed(tones, tmp_path_factory):
     """The same run uninterrupted, and stopped after epoch 1 then resumed."""
     root = tmp_path_factory.mktemp("resume")
     config = Config().override(TINY + ["epochs=2", "crops_per_recording=2", "head_dropout=0.2"])
-    straight = train(config, tones, root / "straight")
-    train(config.override(["num_workers=2"]), tones, root / "parts", stop_after=1)  # workers: same crops
+    straight = train_run(config, tones, root / "straight")
+    train_run(config.override(["num_workers=2"]), tones, root / "parts", stop_after=1)  # workers: same crops
     assert load_checkpoint(root / "parts" / "last.ckpt").extra["epoch"] == 1
-    parts = train(config, tones, root / "parts", resume=True)
+    parts = train_run(config, tones, root / "parts", resume=True)
     return config, root, straight, parts
 
 
@@ -157,7 +158,7 @@ def test_sigkill_mid_epoch_leaves_a_loadable_checkpoint_and_resume_finishes(tone
     ckpt = load_checkpoint(out / "last.ckpt")
     assert 1 <= ckpt.extra["epoch"] < 6
     assert not list(out.glob("*.tmp")) or all(p.name.startswith(".") for p in out.glob("*.tmp"))
-    result = train(Config().override(sets), tones, out, resume=True)
+    result = train_run(Config().override(sets), tones, out, resume=True)
     assert [h["epoch"] for h in result["history"]] == list(range(1, 7))
     assert np.isfinite(result["history"][-1]["train_loss"])
     assert len(read_rows(tmp_path / "experiments.csv")) == 1
