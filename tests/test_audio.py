@@ -170,3 +170,21 @@ def test_segment_beyond_the_end_is_padding_only():
     np.testing.assert_array_equal(segment(x, 3, 3, "wrap"), [1, 2, 3])
     np.testing.assert_array_equal(segment(x, 3, 3, "mirror"), [3, 2, 1])
     np.testing.assert_array_equal(segment(x, 3, 3, "constant"), [0, 0, 0])
+
+
+# ---- window rows (pseudo-label CSVs, teacher-embedding files) ------------------------------------------
+def test_window_rows_resolve_ends_to_windows_and_name_the_bad_row(tmp_path):
+    from kit.audio import WindowRowError, window_rows
+
+    write(tmp_path / "a.wav", np.zeros(int(2.5 * SR), dtype=np.float32))   # 2.5 s: windows ending at 1, 2, 3 s
+    write(tmp_path / "b.wav", np.zeros(SR, dtype=np.float32), sr=2 * SR)   # 0.5 s at another rate: one window
+    paths, windows = window_rows(tmp_path, ["a.wav", "b.wav", "a.wav"], [3.0, 1.0, 1.0], cfg())
+    assert paths.tolist() == [str(tmp_path / n) for n in ("a.wav", "b.wav", "a.wav")]
+    assert windows.tolist() == [2, 0, 0] and windows.dtype == np.int64
+    for names, ends, row, text, missing in [(["a.wav", "a.wav"], [1.0, 4.0], 8, "is not one of the 3 windows", False),
+                                            (["a.wav"], [1.5], 7, "window ending at 1.5 s", False),
+                                            (["a.wav", "gone.wav"], [1.0, 1.0], 8, "gone.wav", True)]:
+        with pytest.raises(WindowRowError) as info:
+            window_rows(tmp_path, names, ends, cfg(), first_row=7)
+        assert info.value.row == row and text in str(info.value) and info.value.missing == missing
+        assert str(info.value).startswith(f"row {row}: ")

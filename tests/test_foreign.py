@@ -289,3 +289,22 @@ def test_train_notebook_learns_from_a_foreign_teacher(made, tmp_path, monkeypatc
     config = (tmp_path / "run" / "config.json").read_text()
     assert str(tmp_path / "run-teacher" / "teacher.csv") in config and "teacher.embeddings.npz" in config
     assert "embedding distillation" in (tmp_path / "run" / "train.log").read_text()
+
+
+def test_distillation_refuses_embeddings_of_moved_recordings_naming_file_and_row(made, tmp_path):
+    from kit.config import Config
+    from kit.foreign import EmbeddingTable
+    from kit.train.distill import resolve_windows
+
+    audio = Config().audio
+    table = read_embeddings(read_soft_labels(made[4])[0]["embeddings"])
+    paths, windows = resolve_windows(table, audio)
+    assert len(paths) == len(table) and (windows >= 0).all()
+    for names, ends, text in [([table.filenames[0], "gone.ogg"], [5, 5], "row 1: recording .*gone.ogg.*must stay "
+                                                                         "where the teacher read them"),
+                              ([table.filenames[0]], [10_000], "row 0: window ending at 10000 s is not one of")]:
+        bad = EmbeddingTable(dict(table.provenance), np.asarray(names), np.asarray(ends),
+                             np.zeros((len(names), FH.EMBED), np.float32), source=str(tmp_path / "t.npz"))
+        with pytest.raises(ForeignModelError, match=text) as info:
+            resolve_windows(bad, audio)
+        assert str(info.value).startswith(str(tmp_path / "t.npz") + ": row ")

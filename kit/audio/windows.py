@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -135,5 +136,37 @@ def _window_from_buffer(path, buf, buf_start: int, head, start: int, length: int
     return out
 
 
+class WindowRowError(ValueError):
+    """Row `row` of a table of (recording, window end) rows names no window: `problem` says why."""
+
+    def __init__(self, row: int, problem: str, missing: bool = False):
+        super().__init__(f"row {row}: {problem}")
+        self.row, self.problem, self.missing = row, problem, missing
+
+
+def window_rows(root, filenames, ends_s, cfg: AudioConfig, first_row: int = 0) -> tuple:
+    """(paths (N,) str, window indices (N,) int64) of rows (recording name under `root`, window end in s), as
+    pseudo-label CSVs and teacher-embedding files store their windows; each recording's header is read once.
+    Raises WindowRowError (numbered from `first_row`) for a recording that cannot be read (missing=True) or an
+    end that is not one of its windows' ends."""
+    root = Path(root)
+    paths, windows, counts = [], [], {}
+    for row, (name, end_s) in enumerate(zip(filenames, ends_s), start=first_row):
+        path = root / str(name)
+        if path not in counts:
+            try:
+                frames, file_hz, _ = audio_info(path)
+            except AudioError as exc:
+                raise WindowRowError(row, f"recording {exc.path}: {exc.problem}", missing=True) from exc
+            counts[path] = window_count(int(round(frames * cfg.sample_rate_hz / file_hz)), cfg)
+        index = float(end_s) / cfg.window_s - 1
+        if abs(index - round(index)) > 1e-6 or not 0 <= round(index) < counts[path]:
+            raise WindowRowError(row, f"window ending at {end_s} s is not one of the {counts[path]} windows of "
+                                      f"{path}")
+        paths.append(str(path))
+        windows.append(int(round(index)))
+    return np.asarray(paths), np.asarray(windows, dtype=np.int64)
+
+
 __all__ = ["window_count", "window_input_start", "WindowBatch", "windows_from_array", "iter_windows",
-           "stream_history"]
+           "stream_history", "WindowRowError", "window_rows"]

@@ -18,8 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kit.audio import (AudioError, audio_info, segment, valid_samples, waveform_pad_mode, window_count,
-                       window_input_start)
+from kit.audio import WindowRowError, segment, valid_samples, waveform_pad_mode, window_input_start, window_rows
 from kit.foreign import ForeignModelError, read_embeddings
 
 
@@ -29,22 +28,11 @@ def resolve_windows(table, audio) -> tuple:
         raise ForeignModelError(f"{table.source}: made with window_s={table.provenance.get('window_s')}, this run has "
                                 f"window_s={audio.window_s}: run kit pseudo-label --teacher again with this window")
     root = Path(table.provenance.get("root") or Path(table.source).parent)
-    paths, windows, counts = [], [], {}
-    for row, (name, end_s) in enumerate(zip(table.filenames, table.end_s)):
-        path = root / str(name)
-        if path not in counts:
-            try:
-                frames, file_hz, _ = audio_info(path)
-            except AudioError as exc:
-                raise ForeignModelError(f"{table.source}: row {row}: recording {exc.path}: {exc.problem} (the "
-                                        f"recordings must stay where the teacher read them: {root})") from exc
-            counts[path] = window_count(int(round(frames * audio.sample_rate_hz / file_hz)), audio)
-        index = int(round(float(end_s) / audio.window_s)) - 1
-        if not 0 <= index < counts[path]:
-            raise ForeignModelError(f"{table.source}: row {row}: no window ending at {end_s} s in {path}")
-        paths.append(str(path))
-        windows.append(index)
-    return paths, np.asarray(windows, dtype=np.int64)
+    try:
+        return window_rows(root, table.filenames, table.end_s, audio)
+    except WindowRowError as exc:
+        where = f" (the recordings must stay where the teacher read them: {root})" if exc.missing else ""
+        raise ForeignModelError(f"{table.source}: {exc}{where}") from exc
 
 
 def feature_width(net) -> int:

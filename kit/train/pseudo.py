@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.audio import (AudioError, audio_info, input_offset_bounds, segment, valid_samples, waveform_pad_mode,
-                       window_count, window_input_start)
+from kit.audio import (WindowRowError, input_offset_bounds, segment, valid_samples, waveform_pad_mode,
+                       window_input_start, window_rows)
 from kit.softlabels import PseudoLabelError, read_soft_labels
 from kit.train.augment import augment_item
 
@@ -79,23 +79,11 @@ def read_pseudo(csv, labels: list, config) -> PseudoTable:
 def _resolve_windows(csv: Path, provenance: dict, frame, audio) -> tuple:
     """(absolute paths, window indices), checking every recording exists and holds its windows."""
     root = Path(provenance.get("root") or csv.parent)
-    paths, windows, counts = [], [], {}
-    for row, (name, end_s) in enumerate(zip(frame["filename"], frame["end_s"]), start=3):
-        path = root / str(name)
-        if path not in counts:
-            try:
-                frames, file_hz, _ = audio_info(path)
-            except AudioError as exc:
-                raise PseudoLabelError(f"{csv}: row {row}: recording {exc.path}: {exc.problem} (the soundscapes "
-                                       f"must stay where they were pseudo-labelled: {root})") from exc
-            counts[path] = window_count(int(round(frames * audio.sample_rate_hz / file_hz)), audio)
-        index = float(end_s) / audio.window_s - 1
-        if abs(index - round(index)) > 1e-6 or not 0 <= round(index) < counts[path]:
-            raise PseudoLabelError(f"{csv}: row {row}: window ending at {end_s} s is not one of the "
-                                   f"{counts[path]} windows of {path}")
-        paths.append(str(path))
-        windows.append(int(round(index)))
-    return np.asarray(paths), np.asarray(windows, dtype=np.int64)
+    try:  # rows numbered as in the file: line 1 the provenance, line 2 the header
+        return window_rows(root, frame["filename"], frame["end_s"], audio, first_row=3)
+    except WindowRowError as exc:
+        where = f" (the soundscapes must stay where they were pseudo-labelled: {root})" if exc.missing else ""
+        raise PseudoLabelError(f"{csv}: {exc}{where}") from exc
 
 
 class PseudoDataset:
