@@ -221,6 +221,31 @@ def test_ensemble_benchmark_writes_its_keys(shared_data, tmp_path):
     assert 0 <= r["int8_top1_agreement"] <= 1 and r["int8_speedup"] > 0 and r["members_that_fit"] >= 0
     assert 0 <= r["fp32_noise_top1_agreement"] <= 1 and r["int8_agreement_windows"] > 0
     assert r["int8_calibrate_method"] == "percentile"  # the default, read back from the int8 file
+    assert r["int8_holdout"] == "ESC-50 clips" and r["int8_calibration"] == str(shared_data / "field")
+
+
+def test_ensemble_benchmark_calibrates_and_agrees_on_the_audio_it_is_given(shared_data, tmp_path, capsys):
+    """--calibrate / --holdout (a trained member's train_audio and test soundscapes) replace the shared defaults."""
+    import json
+
+    from kit.cli import main
+
+    (tmp_path / "holdout").mkdir()
+    (tmp_path / "holdout" / "one.ogg").symlink_to(shared_data / "field" / "birds_10s.ogg")
+    out = tmp_path / "b.json"
+    sets = [a for s in H.TINY_SETS for a in ("--set", s)]
+    assert main(["bench", "inference", "--backbone", "cnn", "--members", "2", "--minutes", "0.25", "--batch-size",
+                 "4", "--precision", "int8", "--rounds", "1", "--json", str(out), "--holdout",
+                 str(tmp_path / "holdout"), "--calibrate", str(shared_data / "field" / "aru_1.ogg")] + sets) == 0
+    r = json.loads(out.read_text())
+    from kit.audio import load_audio, window_count
+    from kit.config import AudioConfig
+
+    windows = window_count(len(load_audio(shared_data / "field" / "birds_10s.ogg", 32000)), AudioConfig())
+    assert r["int8_agreement_windows"] == windows < 96 and r["int8_holdout"] == str(tmp_path / "holdout")
+    assert r["int8_calibration"] == str(shared_data / "field" / "aru_1.ogg")
+    assert main(["bench", "inference", "--backbone", "cnn", "--members", "2", "--holdout", str(tmp_path / "empty")]) == 2
+    assert f"--holdout: no audio files in {tmp_path / 'empty'}" in capsys.readouterr().err
 
 
 def test_calibration_folders_are_searched_recursively(shared_data, tmp_path):

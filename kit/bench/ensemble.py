@@ -7,8 +7,9 @@ Measured in one run, in rounds (medians of rounds), on the same loaded members:
   features, network), and against one decode with a front-end per member (`shared=False`, kit predict before);
 - network only on the same feature batches: int8 against fp32 (member 0; round by round), and K networks merged
   in one graph against K sessions ("folds in one graph");
-- int8 top-1 agreement with fp32 on held-out real windows (ESC-50 clips; calibration: the field recordings; the
-  members' BatchNorm statistics are re-estimated on field windows so that their outputs depend on the input);
+- int8 top-1 agreement with fp32 on held-out real windows (ESC-50 clips; calibration: the field recordings; or
+  --holdout / --calibrate, e.g. a trained member's test soundscapes and train_audio; random members' BatchNorm
+  statistics are re-estimated on field windows so that their outputs depend on the input);
 - how many members of this kind fit `--test-windows` windows in `--budget-min` minutes (kit.infer.fit).
 """
 from __future__ import annotations
@@ -154,7 +155,10 @@ def _agreement(fp32, int8, config, holdout_files: list, windows: int) -> dict:
 def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4, minutes: float = 10.0,
                    precision: str = "fp32", batch_size: int = 32, num_classes: int = 206, sets=(),
                    test_windows: int = 52_800, budget_min: float = 90.0, rounds: int = 2, model_batches: int = 2,
-                   holdout_windows: int = 96) -> dict:
+                   holdout_windows: int = 96, calibrate=None, holdout=None) -> dict:
+    """The figures of the module docstring. `calibrate` / `holdout`: audio files or folders for int8's
+    calibration and its agreement windows instead of the shared field recordings / every other ESC-50 clip (a
+    trained member: its competition's train_audio/ and held-out test_soundscapes/, as `kit export --calibrate`)."""
     import torch
 
     from kit.audio import iter_windows
@@ -165,11 +169,21 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
     if members < 2:
         raise ValueError(f"--members {members}: the shared and separate paths differ from 2 members on")
     tune_malloc()
+    from kit.export import audio_sources
+
     data_dir = Path(data_dir)
-    calibration = [data_dir / "field"]
-    holdout = sorted((data_dir / "esc50").glob("**/*.ogg"))[::2]
+    calibration = [Path(p) for p in calibrate] if calibrate else [data_dir / "field"]
+    holdout_files = audio_sources(holdout) if holdout else sorted((data_dir / "esc50").glob("**/*.ogg"))[::2]
+    for flag, paths, files in (("--calibrate", calibration, audio_sources(calibration)),
+                               ("--holdout", holdout, holdout_files)):
+        gone = [str(p) for p in paths or [] if not Path(p).exists()]
+        if gone or not files:
+            raise FileNotFoundError(f"{flag}: no audio files in {', '.join(gone or map(str, paths))} (it takes "
+                                    f"audio files or folders holding them)")
     r: dict = {"backbone": backbone, "members": members, "minutes": minutes, "precision": precision,
-               "batch_size": batch_size, "test_windows": test_windows, "budget_min": budget_min}
+               "batch_size": batch_size, "test_windows": test_windows, "budget_min": budget_min,
+               "int8_calibration": ", ".join(map(str, calibration)),
+               "int8_holdout": ", ".join(map(str, holdout)) if holdout else "ESC-50 clips"}
     with tempfile.TemporaryDirectory(prefix="kit-bench-ens-") as tmp_name:
         tmp = Path(tmp_name)
         sound = tile_soundscape(data_dir / "field" / "field_1min.ogg", minutes, tmp / "soundscape.ogg")
@@ -195,7 +209,7 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
         with torch.inference_mode():
             feats = [loaded[0].frontend(torch.from_numpy(b.crops)[:, None])[:, 0].numpy() for b in wave_batches]
         nets = _network_rates(loaded, ckpts, tmp, feats, precision, calibration)
-        r.update(_agreement(nets.pop("_fp32"), nets.pop("_int8"), loaded[0].config, holdout, holdout_windows))
+        r.update(_agreement(nets.pop("_fp32"), nets.pop("_int8"), loaded[0].config, holdout_files, holdout_windows))
         r.update(nets)
     r["peak_rss_mb"] = _peak_rss_mb()
     r["torch_threads"] = torch.get_num_threads()
@@ -215,8 +229,8 @@ def ensemble_report(r: dict) -> str:
         f"{1e3 * r['member_s_per_window']:.2f} ms per member",
         f"  network only (member 0): fp32 {r['fp32_network_windows_per_s']:.1f}, int8 "
         f"{r['int8_network_windows_per_s']:.1f} windows/s: int8 / fp32 = {r['int8_speedup']:.2f}; top-1 "
-        f"({r['int8_calibrate_method']} calibration) "
-        f"agreement {r['int8_top1_agreement']:.3f} on {r['int8_agreement_windows']} held-out ESC-50 windows "
+        f"({r['int8_calibrate_method']} calibration on {r['int8_calibration']}) agreement "
+        f"{r['int8_top1_agreement']:.4f} on {r['int8_agreement_windows']} held-out windows of {r['int8_holdout']} "
         f"(max |fp32 - int8| {r['int8_max_abs_diff']:.3f}; fp32's top-1 takes {r['fp32_top1_classes']} distinct "
         f"label(s) there); fp32 against itself with 1 % input noise: {r['fp32_noise_top1_agreement']:.3f}",
         f"  {r['members']} networks in one graph / {r['members']} sessions = {r['merged_over_k_sessions']:.2f}",

@@ -65,6 +65,12 @@ def inference(argv) -> int:
                                                                          "2024's 52,800 windows)")
     parser.add_argument("--budget-min", type=float, default=90.0, help="with --members: time budget (default 90)")
     parser.add_argument("--rounds", type=int, default=2, help="with --members: end-to-end rounds (default 2)")
+    parser.add_argument("--calibrate", action="append", metavar="PATH", help="with --members: int8 calibration "
+                        "audio (file or folder, repeatable; default: the shared field recordings), e.g. the trained "
+                        "member's D/train_audio as kit export --calibrate")
+    parser.add_argument("--holdout", action="append", metavar="PATH", help="with --members: audio whose windows "
+                        "measure int8's top-1 agreement (default: every other shared ESC-50 clip), e.g. "
+                        "D/test_soundscapes")
     args = parser.parse_args(argv)
     if args.members:
         from kit.bench import bench_ensemble, ensemble_report
@@ -72,7 +78,8 @@ def inference(argv) -> int:
         results = bench_ensemble(args.data, args.backbone, args.members, args.minutes, args.precision,
                                  args.batch_size, sets=args.set, test_windows=args.test_windows,
                                  budget_min=args.budget_min, rounds=args.rounds,
-                                 model_batches=min(args.model_batches, 2))
+                                 model_batches=min(args.model_batches, 2), calibrate=args.calibrate,
+                                 holdout=args.holdout)
         print(ensemble_report(results))
     else:
         results = bench_inference(args.data, args.backbone, args.minutes, args.batch_size, args.model_batches,
