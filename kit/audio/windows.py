@@ -37,6 +37,18 @@ def moved_input_start(i: int, offset: int, n_samples: int, cfg: AudioConfig) -> 
     return window_input_start(i, cfg) + int(np.clip(offset, low, high))
 
 
+def window_crops(x: np.ndarray, window: int, cfg: AudioConfig, shift_samples: int = 0) -> tuple:
+    """(crops (K, L), valid (K,)) of scoring window `window` of recording x: the inference window's input (moved
+    by `shift_samples`) as the first crop, then K - 1 empty ones (valid 0, left out of the pooling) when
+    crops_per_recording > 1 — a labelled or pseudo-labelled window as a training item."""
+    start = window_input_start(window, cfg) + int(shift_samples)
+    crops = np.zeros((cfg.crops_per_recording, cfg.crop_samples), dtype=np.float32)
+    crops[0] = segment(x, start, cfg.crop_samples, waveform_pad_mode(cfg))
+    valid = np.zeros(cfg.crops_per_recording, dtype=np.int64)
+    valid[0] = valid_samples([start], cfg.crop_samples, len(x))[0]
+    return crops, valid
+
+
 @dataclass
 class WindowBatch:
     """Consecutive scoring windows of one soundscape."""
@@ -169,4 +181,4 @@ def window_rows(root, filenames, ends_s, cfg: AudioConfig, first_row: int = 0) -
 
 
 __all__ = ["window_count", "window_input_start", "WindowBatch", "windows_from_array", "iter_windows",
-           "stream_history", "WindowRowError", "window_rows"]
+           "stream_history", "WindowRowError", "window_rows", "window_crops"]

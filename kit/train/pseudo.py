@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.audio import (WindowRowError, input_offset_bounds, segment, valid_samples, waveform_pad_mode,
-                       window_input_start, window_rows)
+from kit.audio import WindowRowError, input_offset_bounds, window_crops, window_rows
 from kit.softlabels import PseudoLabelError, read_soft_labels
 from kit.train.augment import augment_item
 
@@ -86,14 +85,13 @@ def _resolve_windows(csv: Path, provenance: dict, frame, audio) -> tuple:
         raise PseudoLabelError(f"{csv}: {exc}{where}") from exc
 
 
-class PseudoDataset:
-    """Item i -> (crops (K, L), valid (K,), soft target, loss weight 1) of pseudo-labelled window i, like
-    RecordingDataset's items: one real crop, then K - 1 empty ones (valid 0, left out of the pooling) when
-    crops_per_recording > 1."""
+class WindowDataset:
+    """A dataset of windows of recordings (a table with paths, windows and targets), read through the run's
+    decoded-audio cache; set_epoch(e) before each epoch seeds the items' random streams."""
 
-    def __init__(self, table: PseudoTable, config, seed: int, cache, background=None):
+    def __init__(self, table, config, seed: int, cache, background=None):
         self.table, self.config, self.seed, self.cache, self.background = table, config, int(seed), cache, background
-        self.epoch = 0
+        self.epoch, self.skipped = 0, []
 
     def __len__(self) -> int:
         return len(self.table)
@@ -101,15 +99,18 @@ class PseudoDataset:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
+    def recording(self, i: int) -> np.ndarray:
+        return self.cache.recording(self.table.paths[i], self.config.audio.sample_rate_hz)
+
+
+class PseudoDataset(WindowDataset):
+    """Item i -> (crops (K, L), valid (K,), soft target, loss weight 1) of pseudo-labelled window i, like
+    RecordingDataset's items: one real crop, then K - 1 empty ones (valid 0, left out of the pooling) when
+    crops_per_recording > 1."""
+
     def __getitem__(self, i: int):
-        audio = self.config.audio
-        path, window = self.table.paths[i], int(self.table.windows[i])
-        x = self.cache.recording(path, audio.sample_rate_hz)
-        start = window_input_start(window, audio) + self._jitter(i, len(x))
-        crops = np.zeros((audio.crops_per_recording, audio.crop_samples), dtype=np.float32)
-        crops[0] = segment(x, start, audio.crop_samples, waveform_pad_mode(audio))
-        valid = np.zeros(audio.crops_per_recording, dtype=np.int64)
-        valid[0] = valid_samples([start], audio.crop_samples, len(x))[0]
+        x = self.recording(i)
+        crops, valid = window_crops(x, int(self.table.windows[i]), self.config.audio, self._jitter(i, len(x)))
         rng = np.random.default_rng([self.seed, self.epoch, 1, i])
         crops, target = augment_item(crops, self.table.targets[i], self.config.augment, rng, self.background)
         return crops, valid, target, np.float32(1.0)

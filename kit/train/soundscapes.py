@@ -22,44 +22,25 @@ from typing import Optional
 
 import numpy as np
 
-from kit.audio import segment, valid_samples, waveform_pad_mode, window_input_start
+from kit.audio import window_crops
 from kit.train.augment import augment_item
 from kit.train.labels import DataError
+from kit.train.pseudo import WindowDataset
 from kit.train.soundscape_labels import LABELS_NAME, SoundscapeWindows, labels_csv, read_soundscape_labels
 
 
-def window_crops(x: np.ndarray, window: int, audio) -> tuple:
-    """(crops (K, L), valid (K,)) of scoring window `window` of recording x: the inference window's input as the
-    first crop, then K - 1 empty ones (valid 0, left out of the pooling) when crops_per_recording > 1."""
-    start = window_input_start(window, audio)
-    crops = np.zeros((audio.crops_per_recording, audio.crop_samples), dtype=np.float32)
-    crops[0] = segment(x, start, audio.crop_samples, waveform_pad_mode(audio))
-    valid = np.zeros(audio.crops_per_recording, dtype=np.int64)
-    valid[0] = valid_samples([start], audio.crop_samples, len(x))[0]
-    return crops, valid
-
-
-class SoundscapeDataset:
+class SoundscapeDataset(WindowDataset):
     """Item i -> (features or crops, valid, target, loss weight) of labelled window i, like RecordingDataset's.
     train=True: the per-item augmentation from np.random.default_rng([seed, epoch, 4, i]); train=False: the
     window as inference sees it. `featurize(crops, valid)`: the labelled dataset's features step."""
 
     def __init__(self, windows: SoundscapeWindows, config, seed: int, cache, featurize, train: bool,
                  weight: float = 1.0, background=None):
-        self.table, self.config, self.seed, self.cache = windows, config, int(seed), cache
-        self.featurize, self.train, self.weight, self.background = featurize, train, np.float32(weight), background
-        self.epoch, self.skipped = 0, []
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+        super().__init__(windows, config, seed, cache, background)
+        self.featurize, self.train, self.weight = featurize, train, np.float32(weight)
 
     def __getitem__(self, i: int):
-        audio = self.config.audio
-        x = self.cache.recording(self.table.paths[i], audio.sample_rate_hz)
-        crops, valid = window_crops(x, int(self.table.windows[i]), audio)
+        crops, valid = window_crops(self.recording(i), int(self.table.windows[i]), self.config.audio)
         target = self.table.targets[i]
         if self.train:
             rng = np.random.default_rng([self.seed, self.epoch, 4, i])
@@ -180,5 +161,5 @@ def plan_soundscapes(config, data, table, log, fold=None) -> SoundscapePlan:
     return SoundscapePlan(train=train_part, valid=valid_part)
 
 
-__all__ = ["window_crops", "SoundscapeDataset", "WithSoundscapes", "SoundscapePlan", "plan_soundscapes",
+__all__ = ["SoundscapeDataset", "WithSoundscapes", "SoundscapePlan", "plan_soundscapes",
            "recordings_of"]
