@@ -9,7 +9,8 @@ def main(argv) -> int:
     from kit.compete import decode_background, decode_recordings, xeno_canto_table
 
     parser = argparse.ArgumentParser(prog="python -m kit bird-data",
-                                     description="decode real bird recordings or labelled field soundscapes (docs/real-birds.md)")
+                                     description="decode real bird recordings or labelled field soundscapes "
+                                                 "(docs/real-birds.md)")
     sub = parser.add_subparsers(dest="what", required=True)
     xc = sub.add_parser("xeno-canto", help="xeno-canto metadata CSV + mp3 folder -> recordings folder")
     xc.add_argument("--metadata", required=True)

@@ -18,6 +18,7 @@ from kit.compete.report import results_table
 from kit.compete.score import per_class_ap, score_files
 from kit.compete.synth import make_clip_set
 
-__all__ = ["decode_background", "decode_recordings", "xeno_canto_table", "make_competition", "read_clips", "write_ogg", "CompetitionError", "score_files", "per_class_ap",
+__all__ = ["decode_background", "decode_recordings", "xeno_canto_table", "make_competition", "read_clips",
+           "write_ogg", "CompetitionError", "score_files", "per_class_ap",
            "make_clip_set", "run_baseline", "cut_loudest_events", "PROXIES", "build_proxy", "MixSettings", "QUICK",
            "DemoPlan", "run_demo", "results_table"]

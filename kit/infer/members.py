@@ -49,8 +49,9 @@ def load_members(checkpoints, device, runtime: str = "torch", shared: bool = Tru
     """Members from checkpoint paths (or ready Members); they must share the scoring window.
 
     runtime="onnx" / "openvino": each checkpoint is exported (front-end in the graph) and run by ONNX Runtime /
-    OpenVINO on the CPU (float32), ~1.5x faster than eager torch for an efficientnet_b0 here (docs/inference-speed.md); checkpoints
-    that cannot be exported (spectrogram mirroring) stay on torch, with a warning. With ONNX Runtime and `shared`
+    OpenVINO on the CPU (float32), ~1.5x faster than eager torch for an efficientnet_b0 here
+    (docs/inference-speed.md); checkpoints that cannot be exported (spectrogram mirroring) stay on torch, with a
+    warning. With ONNX Runtime and `shared`
     (the default) each member is a network graph (features in) and the members of one audio + feature config
     share one front-end graph. precision="int8" (ONNX Runtime only; implies runtime="onnx"): the network
     quantized (kit.infer.int8): `<checkpoint>.int8.onnx` when `kit export --precision int8` wrote one,

@@ -65,8 +65,8 @@ class OnnxModel:
 
 
 class OnnxFrontend:
-    """The front-end graph of kit.export.export_parts as a callable for kit.infer's shared front-end: x (batch, 1, samples)
-    -> features (batch, 1, C, H, T), one window per run (its STFT stays in cache, as in the Loop graph)."""
+    """The front-end graph of kit.export.export_parts as a callable for kit.infer's shared front-end: x (batch, 1,
+    samples) -> features (batch, 1, C, H, T), one window per run (its STFT stays in cache, as in the Loop graph)."""
 
     def __init__(self, onnx_path, spin: bool = False):
         self.session = onnx_session(onnx_path, spin=spin)
