@@ -297,8 +297,7 @@ class PseudoConfig:
     pseudo_init: str = "teacher"      # a run with pseudo_csv starts from the weights that made it | scratch
     pseudo_epoch_frac: float = 1.0    # a run that starts from its teacher trains this fraction of `epochs`
     pseudo_jitter_s: float = 0.0      # each epoch moves a pseudo window's input by up to +-this (0: the window itself)
-    pseudo_rounds: int = 0            # rounds of `kit train --pseudo` (0: 2 when the run starts from its teacher,
-    #                                   else 1)
+    pseudo_rounds: int = 0            # rounds of `kit train --pseudo` (0: 2 when starting from its teacher, else 1)
     pseudo_min_confidence: float = 0.3  # labelling: leave out windows whose top probability is below this
     pseudo_power: float = 1.0         # labelling: p ** power (sharpening)
     pseudo_threshold: float = 0.0     # labelling: probabilities below this set to 0
