@@ -163,14 +163,13 @@ def bench_ensemble(data_dir, backbone: str = "efficientnet_b0", members: int = 4
 
     from kit.audio import iter_windows
     from kit.bench.inference import _peak_rss_mb, tile_soundscape
+    from kit.export import audio_sources
     from kit.infer import members_that_fit, split_costs
     from kit.utils import tune_malloc
 
     if members < 2:
         raise ValueError(f"--members {members}: the shared and separate paths differ from 2 members on")
     tune_malloc()
-    from kit.export import audio_sources
-
     data_dir = Path(data_dir)
     calibration = [Path(p) for p in calibrate] if calibrate else [data_dir / "field"]
     holdout_files = audio_sources(holdout) if holdout else sorted((data_dir / "esc50").glob("**/*.ogg"))[::2]

@@ -51,11 +51,10 @@ def load_members(checkpoints, device, runtime: str = "torch", shared: bool = Tru
     runtime="onnx" / "openvino": each checkpoint is exported (front-end in the graph) and run by ONNX Runtime /
     OpenVINO on the CPU (float32), ~1.5x faster than eager torch for an efficientnet_b0 here
     (docs/inference-speed.md); checkpoints that cannot be exported (spectrogram mirroring) stay on torch, with a
-    warning. With ONNX Runtime and `shared`
-    (the default) each member is a network graph (features in) and the members of one audio + feature config
-    share one front-end graph. precision="int8" (ONNX Runtime only; implies runtime="onnx"): the network
-    quantized (kit.infer.int8): `<checkpoint>.int8.onnx` when `kit export --precision int8` wrote one,
-    else quantized now, calibrated on windows of the `calibration` audio files."""
+    warning. With ONNX Runtime and `shared` (the default) each member is a network graph (features in) and the
+    members of one audio + feature config share one front-end graph. precision="int8" (ONNX Runtime only; implies
+    runtime="onnx"): the network quantized (kit.infer.int8): `<checkpoint>.int8.onnx` when `kit export --precision
+    int8` wrote one, else quantized now, calibrated on windows of the `calibration` audio files."""
     from kit.checkpoint import CheckpointError
 
     if runtime not in RUNTIMES:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kit.audio import WindowRowError, segment, valid_samples, waveform_pad_mode, window_input_start, window_rows
+from kit.audio import WindowRowError, window_crops, window_rows
 from kit.foreign import ForeignModelError, read_embeddings
 
 
@@ -79,13 +79,12 @@ class EmbeddingDistiller:
         audio = self.config.audio
         rng = np.random.default_rng([self.config.train.seed, epoch, step, 5])
         rows = rng.choice(len(self.paths), min(len(self.paths), self.config.train.batch_size), replace=False)
-        crops, starts, lengths = [], [], []
-        for i in rows:
-            x = self.cache.recording(self.paths[i], audio.sample_rate_hz)
-            start = window_input_start(int(self.windows[i]), audio)
-            crops.append(segment(x, start, audio.crop_samples, waveform_pad_mode(audio)))
-            starts.append(start)
-            lengths.append(valid_samples([start], audio.crop_samples, len(x))[0])
+        crops, lengths = [], []
+        for i in rows:  # the window's input as kit's windows cut it (the first of window_crops' crops)
+            window, valid = window_crops(self.cache.recording(self.paths[i], audio.sample_rate_hz),
+                                         int(self.windows[i]), audio)
+            crops.append(window[0])
+            lengths.append(valid[0])
         x = torch.from_numpy(np.stack(crops)[:, None]).to(self.device)
         valid = torch.as_tensor(np.asarray(lengths)[:, None], device=self.device)
         if self.frontend is not None:
